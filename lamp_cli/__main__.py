@@ -1,0 +1,3 @@
+from lamp_cli.main import run
+
+run()

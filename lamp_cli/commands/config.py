@@ -1,0 +1,33 @@
+"""``lamp config``: the resolved settings and where each came from."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import state
+from lamp_cli.output import list_table
+
+app = typer.Typer(help="Show lamp's resolved settings.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(ctx: typer.Context) -> None:
+    """Show each setting, its value and its source (flag, env:VAR, pyproject, default).
+
+    Credentials in URIs are redacted. Does not contact MLflow.
+
+    Example:
+
+        lamp config show
+    """
+    rows = state(ctx).settings.describe()
+
+    def render(console: Console) -> None:
+        console.print(
+            list_table(
+                ["SETTING", "VALUE", "SOURCE"], [(r["name"], r["value"], r["source"]) for r in rows]
+            )
+        )
+
+    state(ctx).out.emit(rows, human=render)

@@ -1,0 +1,95 @@
+"""``lamp experiment``: create, list and show MLflow experiments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
+from lamp_cli.output import key_value_table, list_table
+from lamp_cli.services import experiments
+from lamp_cli.services.records import ExperimentRecord
+
+app = typer.Typer(help="Create, list and show MLflow experiments.", no_args_is_help=True)
+
+
+def _show(exp: ExperimentRecord):
+    def render(console: Console) -> None:
+        console.print(
+            key_value_table(
+                [
+                    ("experiment_id", exp.experiment_id),
+                    ("name", exp.name),
+                    ("artifact_location", exp.artifact_location),
+                    ("created_at", exp.created_at),
+                    ("tags", {k: v for k, v in exp.tags.items() if not k.startswith("mlflow.")}),
+                ]
+            )
+        )
+
+    return render
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Experiment name.", metavar="NAME")],
+    tag: TagOption = None,
+    artifact_location: Annotated[
+        str | None,
+        typer.Option("--artifact-location", help="Where the runs' artifacts go (URI)."),
+    ] = None,
+    exist_ok: ExistOkOption = False,
+) -> None:
+    """Create an experiment; prints its id.
+
+    Examples:
+
+        lamp experiment create fraud-detector
+
+        EXP_ID=$(lamp -o quiet experiment create fraud-detector --exist-ok)
+    """
+    tags = parse_tags(tag)
+    out = state(ctx).out
+    exp, created = experiments.create(
+        backend(ctx), name, tags=tags, artifact_location=artifact_location, exist_ok=exist_ok
+    )
+    if not created:
+        out.notice(f"experiment '{exp.name}' already exists (id {exp.experiment_id})")
+    out.emit({**exp.to_dict(), "created": created}, human=_show(exp), quiet=exp.experiment_id)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the live experiments.
+
+    Example:
+
+        lamp -o json experiment list | jq -r '.[].name'
+    """
+    records = experiments.list_all(backend(ctx))
+
+    def render(console: Console) -> None:
+        rows = [(e.experiment_id, e.name, e.created_at, e.artifact_location) for e in records]
+        console.print(list_table(["ID", "NAME", "CREATED", "ARTIFACT LOCATION"], rows))
+
+    state(ctx).out.emit(
+        [e.to_dict() for e in records], human=render, quiet=[e.experiment_id for e in records]
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name_or_id: Annotated[str, typer.Argument(help="Experiment name or id.", metavar="NAME_OR_ID")],
+) -> None:
+    """Describe one experiment.
+
+    Example:
+
+        lamp experiment show fraud-detector
+    """
+    exp = experiments.get(backend(ctx), name_or_id)
+    state(ctx).out.emit(exp.to_dict(), human=_show(exp), quiet=exp.experiment_id)

@@ -1,0 +1,77 @@
+"""``lamp project``: the registered model named after a LAMP project id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
+from lamp_cli.output import key_value_table
+from lamp_cli.services import registry
+from lamp_cli.services.records import ProjectRecord
+
+app = typer.Typer(help="Projects: one registered model per LAMP project id.", no_args_is_help=True)
+
+ProjectArgument = Annotated[
+    str,
+    typer.Argument(
+        help="LAMP project id. [env: LAMP_PROJECT_ID]",
+        envvar="LAMP_PROJECT_ID",
+        metavar="LAMP_PROJECT_ID",
+    ),
+]
+
+
+def _render(project: ProjectRecord):
+    def render(console: Console) -> None:
+        console.print(
+            key_value_table(
+                [
+                    ("project", project.project),
+                    ("description", project.description),
+                    ("created_at", project.created_at),
+                    ("aliases", {k: f"version {v}" for k, v in project.aliases.items()}),
+                    ("tags", project.tags),
+                ]
+            )
+        )
+
+    return render
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    project: ProjectArgument,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: TagOption = None,
+    exist_ok: ExistOkOption = False,
+) -> None:
+    """Create the registered model for a project (the platform UI does this; for local use).
+
+    Example:
+
+        lamp project create fraud-detector-prj --exist-ok
+    """
+    tags = parse_tags(tag)
+    out = state(ctx).out
+    record, created = registry.create_project(
+        backend(ctx), project, exist_ok=exist_ok, description=description, tags=tags
+    )
+    if not created:
+        out.notice(f"project '{project}' already exists")
+    out.emit({**record.to_dict(), "created": created}, human=_render(record), quiet=record.project)
+
+
+@app.command("show")
+def show(ctx: typer.Context, project: ProjectArgument) -> None:
+    """Describe a project: description, aliases, tags.
+
+    Example:
+
+        lamp project show fraud-detector-prj
+    """
+    record = registry.get_project(backend(ctx), project)
+    state(ctx).out.emit(record.to_dict(), human=_render(record), quiet=record.project)

@@ -1,0 +1,177 @@
+"""``lamp run``: create runs, show them, and log the serving specs to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import TagOption, backend, parse_tags, state
+from lamp_cli.errors import UsageError
+from lamp_cli.output import key_value_table
+from lamp_cli.services import runs
+from lamp_cli.services.records import RunRecord
+
+app = typer.Typer(help="Create runs, show them, and log serving specs.", no_args_is_help=True)
+
+ExperimentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--experiment",
+        "-e",
+        help="Experiment name or id. [env: LAMP_EXPERIMENT; pyproject: experiment]",
+        show_default=False,
+    ),
+]
+ModelSpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-spec",
+        help="Serving Model Spec file. [env: LAMP_MODEL_SPEC; pyproject: model-spec]",
+        show_default=False,
+    ),
+]
+EndpointSpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--endpoint-spec",
+        help="Serving Endpoint Spec file. [env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec]",
+        show_default=False,
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a spec field: model.PATH=VALUE or endpoint.PATH=VALUE; repeatable.",
+        metavar="KIND.PATH=VALUE",
+    ),
+]
+
+
+def render_run(run: RunRecord):
+    def render(console: Console) -> None:
+        rows = [
+            ("run_id", run.run_id),
+            ("name", run.name),
+            ("experiment_id", run.experiment_id),
+            ("status", run.status),
+            ("started_at", run.started_at),
+            ("ended_at", run.ended_at),
+            ("artifact_uri", run.artifact_uri),
+            ("tags", {k: v for k, v in run.tags.items() if not k.startswith("mlflow.")}),
+        ]
+        if run.artifacts:
+            rows.append(("artifacts", "\n".join(run.artifacts)))
+        console.print(key_value_table(rows))
+
+    return render
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    experiment: ExperimentOption = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Run name.")] = None,
+    tag: TagOption = None,
+) -> None:
+    """Create a run in an existing experiment; prints its id. The run stays RUNNING until
+    `lamp run log-spec RUN_ID` logs the specs to it.
+
+    Examples:
+
+        lamp run create --experiment fraud-detector --name release-1.4.0
+
+        RUN_ID=$(lamp -o quiet run create -e fraud-detector)
+    """
+    tags = parse_tags(tag)
+    settings = state(ctx).settings
+    experiment = experiment or settings.experiment
+    if not experiment:
+        raise UsageError(
+            "missing --experiment", hint="or set `experiment` under [tool.lamp] in pyproject.toml"
+        )
+    run = runs.create(backend(ctx), experiment, name=name, tags=tags)
+    state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id.", metavar="RUN_ID")],
+) -> None:
+    """Show a run, its tags and its lamp artifacts.
+
+    Example:
+
+        lamp run show 3f2a9c0d5e8b4b1c9a7d6e5f4a3b2c1d
+    """
+    run = runs.get(backend(ctx), run_id, with_artifacts=True)
+    state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
+
+
+@app.command("log-spec")
+def log_spec(
+    ctx: typer.Context,
+    run_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="Run to log to; omitted: a new run in --experiment.",
+            metavar="[RUN_ID]",
+            show_default=False,
+        ),
+    ] = None,
+    model_spec: ModelSpecOption = None,
+    endpoint_spec: EndpointSpecOption = None,
+    experiment: ExperimentOption = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Name of the new run (without RUN_ID).")
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Validate both specs, then log them to RUN_ID (or to a new run in --experiment).
+
+    Nothing is written when either spec is invalid (exit 3). The run ends FINISHED only when
+    both specs, lamp.json and the hash tags were all written; a failure midway marks it FAILED.
+    Logging the same specs again to the same run changes nothing.
+
+    Examples:
+
+        lamp run log-spec -e fraud-detector --model-spec specs/serving-model-spec.yaml \\
+            --endpoint-spec specs/serving-endpoint-spec.yaml
+
+        lamp run log-spec "$RUN_ID" --set model.spec.image.tag=1.4.1
+    """
+    from lamp_cli.specs import load_pair
+
+    app_state = state(ctx)
+    settings = app_state.settings
+    model_path = model_spec or settings.model_spec
+    endpoint_path = endpoint_spec or settings.endpoint_spec
+    if model_path is None or endpoint_path is None:
+        missing = [
+            flag
+            for flag, value in (("--model-spec", model_path), ("--endpoint-spec", endpoint_path))
+            if value is None
+        ]
+        raise UsageError(
+            f"missing {' and '.join(missing)}",
+            hint="or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
+        )
+    experiment = experiment or settings.experiment
+    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
+    result = runs.log_specs(backend(ctx), pair, run_id=run_id, experiment=experiment, run_name=name)
+    if result.unchanged:
+        app_state.out.notice(
+            f"run {result.run.run_id} already carries these specs; nothing written"
+        )
+    data = {
+        **result.run.to_dict(),
+        "created_run": result.created_run,
+        "unchanged": result.unchanged,
+        "image": result.run.tags.get(runs.TAG_IMAGE),
+        "specs": {"model": pair.model.sha256, "endpoint": pair.endpoint.sha256},
+    }
+    app_state.out.emit(data, human=render_run(result.run), quiet=result.run.run_id)

@@ -1,0 +1,178 @@
+"""``lamp register`` and ``lamp version``: the model versions of a project."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import TagOption, backend, parse_tags, state
+from lamp_cli.errors import UsageError
+from lamp_cli.output import key_value_table, list_table
+from lamp_cli.services import registry
+from lamp_cli.services.records import VersionRecord
+
+app = typer.Typer(help="List and show the model versions of a project.", no_args_is_help=True)
+
+ProjectArgument = Annotated[
+    str,
+    typer.Argument(
+        help="LAMP project id. [env: LAMP_PROJECT_ID]",
+        envvar="LAMP_PROJECT_ID",
+        metavar="LAMP_PROJECT_ID",
+    ),
+]
+VersionArgument = Annotated[
+    str, typer.Argument(help="Version number, or @ALIAS.", metavar="VERSION_OR_@ALIAS")
+]
+
+
+class SpecKind(str, Enum):
+    model = "model"
+    endpoint = "endpoint"
+
+
+def render_version(version: VersionRecord):
+    def render(console: Console) -> None:
+        console.print(
+            key_value_table(
+                [
+                    ("project", version.project),
+                    ("version", version.version),
+                    ("status", version.status),
+                    ("aliases", version.aliases),
+                    ("run_id", version.run_id),
+                    ("source", version.source),
+                    ("created_at", version.created_at),
+                    ("description", version.description),
+                    ("tags", version.tags),
+                ]
+            )
+        )
+
+    return render
+
+
+def register(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run carrying both specs.", metavar="RUN_ID")],
+    project: ProjectArgument,
+    alias: Annotated[
+        list[str] | None,
+        typer.Option("--alias", "-a", help="Point this alias at the version; repeatable."),
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    tag: TagOption = None,
+    wait_timeout: Annotated[
+        float,
+        typer.Option("--wait-timeout", min=0, help="Seconds to wait for the version to be READY."),
+    ] = 300.0,
+) -> None:
+    """Register a run's specs as a new model version of the project LAMP_PROJECT_ID.
+
+    The run must be FINISHED and carry both specs; the project must exist. The version's source
+    is runs:/RUN_ID/lamp and it carries the run's lamp.* tags. Registering a run that already is
+    a version of the project returns that version (exit 0). An alias already on an older version
+    moves to this one; moving it back to an older version is refused (exit 5).
+
+    Examples:
+
+        lamp register "$RUN_ID" fraud-detector-prj --alias staging
+
+        VERSION=$(lamp -o quiet register "$RUN_ID" "$LAMP_PROJECT_ID")
+    """
+    tags = parse_tags(tag)
+    out = state(ctx).out
+    result = registry.register(
+        backend(ctx),
+        run_id,
+        project,
+        aliases=alias or (),
+        description=description,
+        tags=tags,
+        wait_timeout=wait_timeout,
+        on_wait=out.notice,
+    )
+    version = result.version
+    if not result.created:
+        out.notice(f"run {run_id} already is version {version.version} of '{project}'")
+    for name, previous in result.moved_aliases.items():
+        out.notice(f"alias @{name} moved from version {previous} to {version.version}")
+    data = {**version.to_dict(), "created": result.created}
+    out.emit(data, human=render_version(version), quiet=str(version.version))
+
+
+@app.command("list")
+def list_(ctx: typer.Context, project: ProjectArgument) -> None:
+    """List the versions of a project, newest first.
+
+    Example:
+
+        lamp version list fraud-detector-prj
+    """
+    versions = registry.list_versions(backend(ctx), project)
+
+    def render(console: Console) -> None:
+        rows = [
+            (v.version, v.status, v.aliases, v.run_id, v.tags.get("lamp.image"), v.created_at)
+            for v in versions
+        ]
+        console.print(list_table(["VERSION", "STATUS", "ALIASES", "RUN", "IMAGE", "CREATED"], rows))
+
+    state(ctx).out.emit(
+        [v.to_dict() for v in versions], human=render, quiet=[str(v.version) for v in versions]
+    )
+
+
+@app.command("show")
+def show(ctx: typer.Context, project: ProjectArgument, version: VersionArgument) -> None:
+    """Describe one version, by number or @alias.
+
+    Examples:
+
+        lamp version show fraud-detector-prj 3
+
+        lamp version show fraud-detector-prj @production
+    """
+    record = registry.get_version(backend(ctx), project, _ref(version))
+    state(ctx).out.emit(record.to_dict(), human=render_version(record), quiet=str(record.version))
+
+
+@app.command("spec")
+def spec(
+    ctx: typer.Context,
+    project: ProjectArgument,
+    version: VersionArgument,
+    kind: Annotated[
+        SpecKind, typer.Option("--kind", "-k", help="Which spec to print.")
+    ] = SpecKind.endpoint,
+) -> None:
+    """Print a version's spec exactly as the operator reads it (through models:/).
+
+    Example:
+
+        lamp version spec fraud-detector-prj @production --kind endpoint
+    """
+    record, text = registry.read_spec(backend(ctx), project, _ref(version), kind.value)
+    out = state(ctx).out
+    if out.mode.value == "json":
+        import yaml
+
+        out.emit(
+            {
+                "project": record.project,
+                "version": record.version,
+                "kind": kind.value,
+                "document": yaml.safe_load(text),
+            }
+        )
+    else:
+        out.write_text(text)
+
+
+def _ref(value: str) -> str:
+    if value.startswith("@") or value.isdigit():
+        return value
+    raise UsageError(f"'{value}' is neither a version number nor an @alias")

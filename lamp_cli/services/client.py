@@ -1,0 +1,165 @@
+"""The MLflow client factory: the only module that imports mlflow, and only when a command needs it.
+
+It also owns the three things every backend call shares: HTTP retry and timeout defaults that fail a
+dead server in seconds instead of minutes, keeping MLflow's prints and log lines off stdout, and
+translating MLflow's exceptions into lamp's errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lamp_cli.errors import LampError, Subject, redact, translate_backend_error
+from lamp_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+T = TypeVar("T")
+
+#: lamp's defaults; any of these set in the environment wins. Worst case against a server that
+#: accepts connections but never answers: 3 attempts x 4 s + ~2.5 s backoff, well under 20 s
+#: (MLflow's own defaults wait about 4 minutes).
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.3",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "4",
+}
+_QUIET_DEFAULTS = {
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    # Skips the Databricks SDK's host-metadata probe; lamp talks REST only.
+    "MLFLOW_ENABLE_DB_SDK": "false",
+}
+_NOISY_LOGGERS = ("mlflow", "alembic", "urllib3", "botocore", "sqlalchemy", "databricks")
+
+
+@dataclass
+class Backend:
+    """An MLflow client bound to the resolved tracking and registry URIs."""
+
+    client: MlflowClient
+    tracking_uri: str
+    registry_uri: str
+    settings: Settings
+
+    def call(self, subject: Subject, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one MLflow call with its prints kept off stdout and its errors translated."""
+        subject.url = subject.url or self.tracking_uri
+        with contextlib.redirect_stdout(sys.stderr):
+            try:
+                return fn(*args, **kwargs)
+            except LampError:
+                raise
+            except Exception as exc:
+                raise translate_backend_error(exc, subject) from exc
+
+    def set_run_tags(self, subject: Subject, run_id: str, tags: Mapping[str, str]) -> None:
+        """Write all ``tags`` on a run in one request."""
+        from mlflow.entities import RunTag
+
+        batch = [RunTag(key, value) for key, value in tags.items()]
+        self.call(subject, self.client.log_batch, run_id, tags=batch)
+
+    def download_version_file(self, subject: Subject, project: str, version: int, name: str) -> str:
+        """The text of one file of a model version, read through ``models:/`` like the operator."""
+        import tempfile
+        from pathlib import Path
+
+        from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+        def read() -> str:
+            repo = ModelsArtifactRepository(f"models:/{project}/{version}")
+            with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
+                local = repo.download_artifacts(name, dst_path=tmp)
+                return Path(local).read_text(encoding="utf-8")
+
+        return self.call(subject, read)
+
+
+def prepare_environment() -> None:
+    """Set lamp's defaults for MLflow's environment variables before mlflow is imported."""
+    for name, value in {**HTTP_DEFAULTS, **_QUIET_DEFAULTS}.items():
+        os.environ.setdefault(name, value)
+    if os.environ.get("LAMP_DEBUG", "") in ("", "0", "false"):
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        quiet_loggers()
+
+
+def quiet_loggers() -> None:
+    """Keep MLflow's and its libraries' log lines (migrations, retries) out of lamp's output."""
+    if os.environ.get("LAMP_DEBUG", "") not in ("", "0", "false"):
+        return
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def connect(settings: Settings, announce: Callable[[str], None] | None = None) -> Backend:
+    """An MLflow client for ``settings``; imports mlflow on first use."""
+    tracking_uri = settings.tracking_uri
+    registry_uri = settings.registry_uri or tracking_uri
+    if settings.uses_embedded_default and announce is not None:
+        legacy = settings.legacy_file_store()
+        announce(
+            f"using the local store {tracking_uri} in {settings.cwd} "
+            "(set MLFLOW_TRACKING_URI or --tracking-uri for a server)"
+        )
+        if legacy is not None:
+            announce(
+                f"a legacy MLflow file store exists at {legacy} and is NOT used; "
+                f"pass --tracking-uri file://{legacy} to use it"
+            )
+    prepare_environment()
+    subject = Subject("connecting to MLflow", url=tracking_uri)
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            import mlflow
+            from mlflow.tracking import MlflowClient
+
+            # models:/ downloads read the process-wide URIs; lamp is one process per command.
+            mlflow.set_tracking_uri(absolute_sqlite_uri(tracking_uri, settings))
+            mlflow.set_registry_uri(absolute_sqlite_uri(registry_uri, settings))
+            quiet_loggers()  # mlflow sets its own logger levels on import
+            client = MlflowClient(
+                tracking_uri=absolute_sqlite_uri(tracking_uri, settings),
+                registry_uri=absolute_sqlite_uri(registry_uri, settings),
+            )
+        except ImportError as exc:
+            raise translate_backend_error(_missing_driver(exc, tracking_uri), subject) from exc
+        except Exception as exc:
+            raise translate_backend_error(exc, subject) from exc
+    return Backend(client, redact(tracking_uri), redact(registry_uri), settings)
+
+
+def absolute_sqlite_uri(uri: str, settings: Settings) -> str:
+    """``sqlite:///mlflow.db`` made absolute against the working directory lamp resolved.
+
+    MLflow caches stores by URI; a relative SQLite path would follow the process's current
+    directory instead of the one the settings were resolved in.
+    """
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        return prefix + str(settings.cwd / uri[len(prefix) :])
+    return uri
+
+
+def _missing_driver(exc: ImportError, uri: str) -> LampError:
+    from lamp_cli.errors import UnexpectedError
+
+    return UnexpectedError(
+        f"cannot open {redact(uri)}: missing Python package ({exc.name or exc})",
+        hint="reinstall lamp-cli; the SQLite store needs sqlalchemy and alembic",
+    )
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keep anything MLflow prints during a block off stdout."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield

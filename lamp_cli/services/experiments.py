@@ -1,0 +1,126 @@
+"""MLflow experiments: create (idempotently with ``exist_ok``), list, show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
+from lamp_cli.services.client import Backend
+from lamp_cli.services.records import ExperimentRecord
+
+MAX_NAME = 500
+ACTIVE_ONLY = 1  # mlflow.entities.ViewType.ACTIVE_ONLY, without importing mlflow here
+
+
+def _subject(name: str) -> Subject:
+    return Subject(
+        f"experiment '{name}'",
+        hint_not_found=f"create it with: lamp experiment create {name}",
+        hint_conflict=f"pass --exist-ok to reuse it: lamp experiment create {name} --exist-ok",
+    )
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("experiment name must not be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"experiment name is longer than {MAX_NAME} characters")
+    return name
+
+
+def find(backend: Backend, name: str) -> ExperimentRecord | None:
+    """The experiment called ``name`` (live or deleted), or None."""
+    exp = backend.call(_subject(name), backend.client.get_experiment_by_name, name)
+    return ExperimentRecord.from_mlflow(exp) if exp is not None else None
+
+
+def create(
+    backend: Backend,
+    name: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    artifact_location: str | None = None,
+    exist_ok: bool = False,
+) -> tuple[ExperimentRecord, bool]:
+    """Create the experiment; return it and whether it was created.
+
+    With ``exist_ok`` a live experiment of that name is returned as it is. A deleted one is a
+    conflict either way: MLflow keeps the name reserved until it is restored or purged.
+    """
+    name = check_name(name)
+    existing = find(backend, name)
+    if existing is not None:
+        return _existing(existing, exist_ok), False
+    subject = _subject(name)
+    try:
+        experiment_id = backend.call(
+            subject,
+            backend.client.create_experiment,
+            name,
+            artifact_location=artifact_location,
+            tags=dict(tags or {}),
+        )
+    except Conflict:
+        # Lost a race with another creator: the experiment exists now.
+        raced = find(backend, name)
+        if raced is None:
+            raise
+        return _existing(raced, exist_ok), False
+    return get(backend, experiment_id), True
+
+
+def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:
+    if exp.lifecycle_stage == "deleted":
+        raise Conflict(
+            f"experiment '{exp.name}' exists but is deleted (id {exp.experiment_id})",
+            hint=f"restore it with `mlflow experiments restore --experiment-id "
+            f"{exp.experiment_id}` or choose another name",
+        )
+    if not exist_ok:
+        raise Conflict(
+            f"experiment '{exp.name}' already exists (id {exp.experiment_id})",
+            hint=f"pass --exist-ok to reuse it: lamp experiment create {exp.name} --exist-ok",
+        )
+    return exp
+
+
+def get(backend: Backend, name_or_id: str) -> ExperimentRecord:
+    """A live experiment by name, else by id."""
+    exp = find(backend, name_or_id)
+    if exp is None and name_or_id.isdigit():
+        subject = Subject(f"experiment with id {name_or_id}")
+        try:
+            raw = backend.call(subject, backend.client.get_experiment, name_or_id)
+        except NotFound:
+            raw = None
+        exp = ExperimentRecord.from_mlflow(raw) if raw is not None else None
+    if exp is None or exp.lifecycle_stage == "deleted":
+        state = " (it is deleted)" if exp is not None else ""
+        raise NotFound(
+            f"experiment '{name_or_id}' not found{state}",
+            hint=f"list experiments with `lamp experiment list`, or create it: "
+            f"lamp experiment create {name_or_id}",
+        )
+    return exp
+
+
+def list_all(backend: Backend) -> list[ExperimentRecord]:
+    """Every live experiment, oldest first."""
+    records: list[ExperimentRecord] = []
+    token = None
+    subject = Subject("experiments")
+    while True:
+        page = backend.call(
+            subject,
+            backend.client.search_experiments,
+            view_type=ACTIVE_ONLY,
+            max_results=1000,
+            page_token=token,
+        )
+        records.extend(ExperimentRecord.from_mlflow(e) for e in page)
+        token = page.token
+        if not token:
+            break
+    records.sort(key=lambda e: int(e.experiment_id) if e.experiment_id.isdigit() else 0)
+    return records

@@ -1,0 +1,189 @@
+"""MLflow runs: create, show, and log the two serving specs as one all-or-nothing step."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lamp_cli import __version__
+from lamp_cli.errors import Conflict, LampError, NotFound, Subject, UsageError
+from lamp_cli.services import experiments
+from lamp_cli.services.client import Backend
+from lamp_cli.services.records import RunRecord
+
+if TYPE_CHECKING:
+    from lamp_cli.specs import SpecPair
+
+ARTIFACT_DIR = "lamp"
+MODEL_FILE = "serving-model-spec.yaml"
+ENDPOINT_FILE = "serving-endpoint-spec.yaml"
+MANIFEST_FILE = "lamp.json"
+SPEC_FILES = (MODEL_FILE, ENDPOINT_FILE, MANIFEST_FILE)
+
+TAG_MODEL_SHA = "lamp.spec.model.sha256"
+TAG_ENDPOINT_SHA = "lamp.spec.endpoint.sha256"
+TAG_IMAGE = "lamp.image"
+TAG_ERROR = "lamp.error"
+
+
+def _run_subject(run_id: str) -> Subject:
+    return Subject(f"run {run_id}", hint_not_found="check the id with `lamp run show RUN_ID`")
+
+
+def get(backend: Backend, run_id: str, *, with_artifacts: bool = False) -> RunRecord:
+    """A live run by id."""
+    subject = _run_subject(run_id)
+    run = backend.call(subject, backend.client.get_run, run_id)
+    if run.info.lifecycle_stage == "deleted":
+        raise NotFound(f"run {run_id} not found (it is deleted)")
+    artifacts = spec_artifacts(backend, run_id) if with_artifacts else None
+    return RunRecord.from_mlflow(run, artifacts)
+
+
+def spec_artifacts(backend: Backend, run_id: str) -> list[str]:
+    """The lamp artifacts of a run, as paths relative to the run's artifact root."""
+    subject = Subject(f"artifacts of run {run_id}")
+    files = backend.call(subject, backend.client.list_artifacts, run_id, ARTIFACT_DIR)
+    return sorted(f.path for f in files if not f.is_dir)
+
+
+def create(
+    backend: Backend,
+    experiment: str,
+    *,
+    name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> RunRecord:
+    """A new run in the existing experiment ``experiment`` (name or id), left RUNNING."""
+    exp = experiments.get(backend, experiment)
+    subject = Subject(f"run in experiment '{exp.name}'")
+    run = backend.call(
+        subject,
+        backend.client.create_run,
+        exp.experiment_id,
+        tags=dict(tags or {}),
+        run_name=name,
+    )
+    return RunRecord.from_mlflow(run)
+
+
+@dataclass
+class LogResult:
+    run: RunRecord
+    created_run: bool  # a new run was made for these specs
+    unchanged: bool  # the run already carried exactly these specs; nothing was written
+
+
+def manifest(pair: SpecPair) -> dict[str, Any]:
+    """The ``lamp.json`` document logged beside the specs."""
+    from lamp_cli.specs import API_VERSION
+
+    return {
+        "lamp_version": __version__,
+        "api_version": API_VERSION,
+        "image": image_ref(pair),
+        "specs": {
+            "model": {"file": MODEL_FILE, "sha256": pair.model.sha256},
+            "endpoint": {"file": ENDPOINT_FILE, "sha256": pair.endpoint.sha256},
+        },
+    }
+
+
+def image_ref(pair: SpecPair) -> str:
+    image = pair.model.document.spec.image
+    ref = f"{image.repository}:{image.tag}"
+    return f"{ref}@{image.digest}" if getattr(image, "digest", None) else ref
+
+
+def spec_tags(pair: SpecPair) -> dict[str, str]:
+    return {
+        TAG_MODEL_SHA: pair.model.sha256,
+        TAG_ENDPOINT_SHA: pair.endpoint.sha256,
+        TAG_IMAGE: image_ref(pair),
+    }
+
+
+def log_specs(
+    backend: Backend,
+    pair: SpecPair,
+    *,
+    run_id: str | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> LogResult:
+    """Log both validated specs to ``run_id``, or to a new run in ``experiment``.
+
+    The specs and ``lamp.json`` are uploaded first and the hash tags written last, so a run that
+    carries the tags carries the files. The run ends FINISHED only when everything was written; a
+    failure midway marks it FAILED and says so.
+    """
+    tags = {**spec_tags(pair), **dict(extra_tags or {})}
+    created = False
+    if run_id is not None:
+        run = get(backend, run_id)
+        if _carries_specs(run, pair):
+            if run.status == "FINISHED":
+                return LogResult(run=run, created_run=False, unchanged=True)
+        elif run.tags.get(TAG_MODEL_SHA) or run.tags.get(TAG_ENDPOINT_SHA):
+            raise Conflict(
+                f"run {run_id} already carries different specs "
+                f"(model sha256 {run.tags.get(TAG_MODEL_SHA, '-')[:12]}, "
+                f"endpoint sha256 {run.tags.get(TAG_ENDPOINT_SHA, '-')[:12]})",
+                hint="log them to a new run: omit RUN_ID and pass --experiment",
+            )
+    else:
+        if not experiment:
+            raise UsageError(
+                "give a RUN_ID or --experiment NAME",
+                hint="or set `experiment` under [tool.lamp] in pyproject.toml",
+            )
+        run = create(backend, experiment, name=run_name, tags=None)
+        created = True
+    _write(backend, run.run_id, pair, tags)
+    return LogResult(
+        run=get(backend, run.run_id, with_artifacts=True), created_run=created, unchanged=False
+    )
+
+
+def _carries_specs(run: RunRecord, pair: SpecPair) -> bool:
+    return (
+        run.tags.get(TAG_MODEL_SHA) == pair.model.sha256
+        and run.tags.get(TAG_ENDPOINT_SHA) == pair.endpoint.sha256
+    )
+
+
+def _write(backend: Backend, run_id: str, pair: SpecPair, tags: Mapping[str, str]) -> None:
+    client = backend.client
+    subject = Subject(f"logging specs to run {run_id}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
+            folder = Path(tmp) / ARTIFACT_DIR
+            folder.mkdir()
+            (folder / MODEL_FILE).write_text(pair.model.text, encoding="utf-8")
+            (folder / ENDPOINT_FILE).write_text(pair.endpoint.text, encoding="utf-8")
+            (folder / MANIFEST_FILE).write_text(
+                json.dumps(manifest(pair), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            backend.call(subject, client.log_artifacts, run_id, str(folder), ARTIFACT_DIR)
+        backend.set_run_tags(subject, run_id, tags)
+        backend.call(subject, client.set_terminated, run_id, "FINISHED", int(time.time() * 1000))
+    except LampError as err:
+        _mark_failed(backend, run_id, err)
+        raise
+
+
+def _mark_failed(backend: Backend, run_id: str, err: LampError) -> None:
+    client = backend.client
+    subject = Subject(f"marking run {run_id} FAILED")
+    try:
+        backend.call(subject, client.set_tag, run_id, TAG_ERROR, err.message[:500])
+        backend.call(subject, client.set_terminated, run_id, "FAILED")
+        err.message = f"{err.message}; run {run_id} was marked FAILED"
+    except LampError:
+        err.message = f"{err.message}; run {run_id} could not be marked FAILED either"

@@ -1,0 +1,177 @@
+"""Settings resolution: flag > environment > ``[tool.lamp]`` in pyproject.toml > embedded default.
+
+Every resolved value remembers where it came from, so ``lamp config show`` can explain it and the
+embedded default can be announced instead of silently used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from lamp_cli.errors import InvalidInput, Problem, redact
+
+EMBEDDED_TRACKING_URI = "sqlite:///mlflow.db"
+LEGACY_FILE_STORE = "mlruns"
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    name: str  # the pyproject key and the flag name without dashes
+    env: tuple[str, ...]
+    help: str
+    is_path: bool = False
+
+
+SETTINGS: tuple[SettingDef, ...] = (
+    SettingDef("tracking-uri", ("MLFLOW_TRACKING_URI",), "MLflow tracking URI"),
+    SettingDef("registry-uri", ("MLFLOW_REGISTRY_URI",), "MLflow model registry URI"),
+    SettingDef("experiment", ("LAMP_EXPERIMENT",), "default experiment name"),
+    SettingDef("project", ("LAMP_PROJECT_ID",), "default LAMP project id"),
+    SettingDef("model-spec", ("LAMP_MODEL_SPEC",), "Serving Model Spec path", is_path=True),
+    SettingDef(
+        "endpoint-spec", ("LAMP_ENDPOINT_SPEC",), "Serving Endpoint Spec path", is_path=True
+    ),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one lamp invocation."""
+
+    tracking_uri: str
+    registry_uri: str | None = None
+    experiment: str | None = None
+    project: str | None = None
+    model_spec: Path | None = None
+    endpoint_spec: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @property
+    def uses_embedded_default(self) -> bool:
+        return self.sources.get("tracking-uri") == "default"
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "unset")
+
+    def legacy_file_store(self) -> Path | None:
+        """The ``./mlruns`` file store that MLflow would silently pick, if there is one."""
+        root = self.cwd / LEGACY_FILE_STORE
+        try:
+            for entry in root.iterdir():
+                if entry.is_dir() and entry.name.isdigit() and (entry / "meta.yaml").exists():
+                    return root
+        except OSError:
+            return None
+        return None
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each setting with its value and source; credentials in URIs are redacted."""
+        rows = []
+        for spec in SETTINGS:
+            value = getattr(self, spec.name.replace("-", "_"))
+            shown = redact(str(value)) if value is not None else None
+            rows.append({"name": spec.name, "value": shown, "source": self.source(spec.name)})
+        return rows
+
+
+def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:
+    """The ``[tool.lamp]`` table of ``pyproject.toml`` in ``cwd`` (empty when absent)."""
+    path = cwd / "pyproject.toml"
+    if not path.is_file():
+        return {}, None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path.name}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no line attribute; its message carries the position.
+        text = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", text) or "invalid TOML"
+        raise InvalidInput(
+            f"{path.name} is not valid TOML",
+            problems=[
+                Problem(
+                    message,
+                    file=path.name,
+                    line=int(where.group(1)) if where else None,
+                    column=int(where.group(2)) if where else None,
+                )
+            ],
+        ) from None
+    table = data.get("tool", {}).get("lamp", {})
+    if not isinstance(table, dict):
+        raise InvalidInput(
+            f"{path.name}: [tool.lamp] must be a table",
+            problems=[Problem("must be a table", file=path.name, field="tool.lamp")],
+        )
+    problems = [
+        Problem(
+            f"unknown setting (allowed: {', '.join(_BY_NAME)})",
+            file=path.name,
+            field=f"tool.lamp.{key}",
+        )
+        for key in table
+        if key not in _BY_NAME
+    ]
+    problems += [
+        Problem("must be a string", file=path.name, field=f"tool.lamp.{key}")
+        for key, value in table.items()
+        if key in _BY_NAME and not isinstance(value, str)
+    ]
+    if problems:
+        raise InvalidInput(f"{path.name}: invalid [tool.lamp] settings", problems=problems)
+    return table, path
+
+
+def resolve(
+    flags: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve every setting from flags, environment, pyproject.toml and the embedded default."""
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    table, _ = read_pyproject(cwd)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in SETTINGS:
+        value, source = _pick(spec, flags, environ, table)
+        if value is not None and spec.is_path:
+            path = Path(value).expanduser()
+            # Paths in pyproject.toml are relative to the project, not to where lamp runs.
+            value = path if path.is_absolute() or source != "pyproject" else cwd / path
+        if value is not None:
+            values[spec.name.replace("-", "_")] = value
+            sources[spec.name] = source
+    if "tracking_uri" not in values:
+        values["tracking_uri"] = EMBEDDED_TRACKING_URI
+        sources["tracking-uri"] = "default"
+    return Settings(**values, sources=sources, cwd=cwd)
+
+
+def _pick(
+    spec: SettingDef,
+    flags: Mapping[str, str | None],
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+) -> tuple[str | None, str]:
+    flag = flags.get(spec.name)
+    if flag not in (None, ""):
+        return flag, "flag"
+    for var in spec.env:
+        if environ.get(var):
+            return environ[var], f"env:{var}"
+    if table.get(spec.name):
+        return table[spec.name], "pyproject"
+    return None, "unset"

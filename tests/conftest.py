@@ -1,0 +1,151 @@
+"""Shared fixtures: an isolated environment per test, and one real `mlflow server` per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "specs" / "examples"
+MODEL_EXAMPLE = EXAMPLES / "serving-model-spec.yaml"
+ENDPOINT_EXAMPLE = EXAMPLES / "serving-endpoint-spec.yaml"
+
+_ISOLATED_PREFIXES = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each test runs in an empty directory with no lamp, MLflow or GitHub settings."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    return workdir
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server --workers 1` on a free loopback port, with proxied artifacts."""
+    base = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{base / 'server.db'}",
+        "--artifacts-destination",
+        str(base / "artifacts"),
+        "--serve-artifacts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", timeout=90, proc=proc)
+    except RuntimeError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        raise RuntimeError((base / "server.log").read_text(errors="replace")[-3000:]) from None
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture
+def server_env(mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    return mlflow_server
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    return free_port()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix, so tests sharing the session server never collide."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def specs(isolated_env: Path) -> tuple[Path, Path]:
+    """Copies of the example spec pair in the test's working directory."""
+    model = isolated_env / "serving-model-spec.yaml"
+    endpoint = isolated_env / "serving-endpoint-spec.yaml"
+    shutil.copy(MODEL_EXAMPLE, model)
+    shutil.copy(ENDPOINT_EXAMPLE, endpoint)
+    return model, endpoint
+
+
+class Lamp:
+    """Invokes the root app in-process and keeps stdout and stderr apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None):
+        from lamp_cli.main import app
+
+        return self.runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+    def json(self, *args: str, env: dict[str, str] | None = None):
+        result = self("-o", "json", *args, env=env)
+        assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}"
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def lamp() -> Lamp:
+    return Lamp()

@@ -1,0 +1,106 @@
+"""The installed `lamp` as a user runs it: a subprocess, real stdout/stderr, real exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(BIN / "lamp"), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_does_not_import_mlflow_or_boto3(isolated_env: Path) -> None:
+    code = (
+        "import sys\n"
+        "from lamp_cli.main import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "roots = ('mlflow', 'boto3', 'botocore')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=isolated_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    assert "HEAVY=\n" in result.stderr, result.stderr
+
+
+def test_config_show_does_not_import_mlflow(isolated_env: Path) -> None:
+    code = (
+        "import sys\n"
+        "from lamp_cli.main import app\n"
+        "try:\n"
+        "    app(['-o', 'json', 'config', 'show'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "assert not [m for m in sys.modules if m.startswith(('mlflow', 'boto3'))], 'imported'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=isolated_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"source": "default"' in result.stdout
+
+
+def test_installed_lamp_on_the_embedded_default(isolated_env: Path) -> None:
+    assert (BIN / "lamp").exists(), "the console script is installed"
+    version = run("--version", cwd=isolated_env)
+    assert version.returncode == 0 and version.stdout.startswith("lamp ")
+
+    created = run("-o", "quiet", "experiment", "create", "smoke", cwd=isolated_env)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().isdigit()
+    assert created.stdout.count("\n") == 1
+    assert "sqlite:///mlflow.db" in created.stderr  # the embedded default is announced
+    assert (isolated_env / "mlflow.db").is_file()
+
+    duplicate = run("experiment", "create", "smoke", cwd=isolated_env)
+    assert duplicate.returncode == 5
+    assert "Traceback" not in duplicate.stderr and "SQL" not in duplicate.stderr
+
+
+def test_python_dash_m_works(isolated_env: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lamp_cli", "--help"],
+        cwd=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "experiment" in result.stdout
+
+
+def test_legacy_file_store_is_never_used_silently(isolated_env: Path) -> None:
+    legacy = isolated_env / "mlruns" / "0"
+    legacy.mkdir(parents=True)
+    (legacy / "meta.yaml").write_text("name: Default\n")
+    result = run("-o", "json", "experiment", "list", cwd=isolated_env)
+    assert result.returncode == 0, result.stderr
+    assert "legacy MLflow file store" in result.stderr
+    assert (isolated_env / "mlflow.db").is_file()
+
+
+@pytest.mark.parametrize("args", [["experiment", "create"], ["--output", "xml", "config", "show"]])
+def test_usage_errors_are_exit_2(isolated_env: Path, args: list[str]) -> None:
+    result = run(*args, cwd=isolated_env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr

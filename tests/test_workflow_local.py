@@ -1,0 +1,151 @@
+"""Services against a temporary embedded SQLite store: the workflow and its failure modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lamp_cli.errors import Conflict, InvalidInput, NotFound
+from lamp_cli.services import experiments, registry, runs
+from lamp_cli.services.client import Backend, connect
+from lamp_cli.settings import resolve
+from lamp_cli.specs import load_pair
+
+
+@pytest.fixture
+def backend(isolated_env: Path) -> Backend:
+    return connect(resolve({}, environ={}, cwd=isolated_env))
+
+
+@pytest.fixture
+def pair(specs: tuple[Path, Path]):
+    return load_pair(*specs)
+
+
+def test_embedded_store_is_created_in_the_working_directory(backend: Backend, isolated_env: Path):
+    experiments.create(backend, "exp")
+    assert (isolated_env / "mlflow.db").is_file()
+
+
+def test_experiment_create_is_a_conflict_unless_exist_ok(backend: Backend) -> None:
+    first, created = experiments.create(backend, "exp", tags={"team": "fraud"})
+    assert created and first.tags["team"] == "fraud"
+    with pytest.raises(Conflict) as info:
+        experiments.create(backend, "exp")
+    assert info.value.exit_code == 5
+    again, created_again = experiments.create(backend, "exp", exist_ok=True)
+    assert not created_again and again.experiment_id == first.experiment_id
+
+
+def test_experiment_by_name_or_id_and_missing(backend: Backend) -> None:
+    exp, _ = experiments.create(backend, "by-id")
+    assert experiments.get(backend, exp.experiment_id).name == "by-id"
+    with pytest.raises(NotFound):
+        experiments.get(backend, "nope")
+
+
+def test_log_specs_then_register(backend: Backend, pair) -> None:
+    experiments.create(backend, "exp")
+    logged = runs.log_specs(backend, pair, experiment="exp")
+    run = logged.run
+    assert logged.created_run and not logged.unchanged
+    assert run.status == "FINISHED"
+    assert set(run.artifacts) == {f"lamp/{name}" for name in runs.SPEC_FILES}
+    assert run.tags[runs.TAG_MODEL_SHA] == pair.model.sha256
+    assert run.tags[runs.TAG_ENDPOINT_SHA] == pair.endpoint.sha256
+    assert run.tags[runs.TAG_IMAGE].startswith(pair.model.document.spec.image.repository)
+
+    registry.create_project(backend, "proj")
+    result = registry.register(backend, run.run_id, "proj", aliases=["staging"])
+    version = result.version
+    assert result.created and version.version == 1 and version.status == "READY"
+    assert version.source == f"runs:/{run.run_id}/lamp"
+    assert version.run_id == run.run_id
+    assert version.aliases == ["staging"]
+    assert version.tags[runs.TAG_MODEL_SHA] == pair.model.sha256
+
+    again = registry.register(backend, run.run_id, "proj")
+    assert not again.created and again.version.version == 1
+    assert [v.version for v in registry.list_versions(backend, "proj")] == [1]
+
+
+def test_logging_the_same_specs_again_writes_nothing(backend: Backend, pair) -> None:
+    experiments.create(backend, "exp")
+    first = runs.log_specs(backend, pair, experiment="exp").run
+    again = runs.log_specs(backend, pair, run_id=first.run_id)
+    assert again.unchanged and again.run.ended_at == first.ended_at
+
+
+def test_logging_different_specs_to_a_run_is_a_conflict(backend: Backend, pair, specs) -> None:
+    experiments.create(backend, "exp")
+    run = runs.log_specs(backend, pair, experiment="exp").run
+    other = load_pair(*specs, overrides=["endpoint.spec.replicas=5"])
+    assert other.endpoint.sha256 != pair.endpoint.sha256
+    with pytest.raises(Conflict, match="different specs"):
+        runs.log_specs(backend, other, run_id=run.run_id)
+
+
+def test_upload_failure_marks_the_run_failed(backend: Backend, pair, isolated_env: Path) -> None:
+    blocker = isolated_env / "not-a-directory"
+    blocker.write_text("a file where the artifact store should be")
+    experiments.create(backend, "broken", artifact_location=str(blocker / "artifacts"))
+    with pytest.raises(Exception) as info:
+        runs.log_specs(backend, pair, experiment="broken")
+    assert "marked FAILED" in str(info.value.message)
+    exp = experiments.get(backend, "broken")
+    found = backend.client.search_runs([exp.experiment_id])
+    assert [r.info.status for r in found] == ["FAILED"]
+    assert runs.TAG_MODEL_SHA not in found[0].data.tags
+    registry.create_project(backend, "proj")
+    with pytest.raises(NotFound, match="no complete lamp specs"):
+        registry.register(backend, found[0].info.run_id, "proj")
+
+
+def test_register_refuses_runs_without_specs_and_missing_projects(backend: Backend, pair) -> None:
+    experiments.create(backend, "exp")
+    bare = runs.create(backend, "exp")
+    registry.create_project(backend, "proj")
+    with pytest.raises(NotFound, match="no complete lamp specs"):
+        registry.register(backend, bare.run_id, "proj")
+    with pytest.raises(NotFound):
+        registry.register(backend, "0" * 32, "proj")
+    logged = runs.log_specs(backend, pair, experiment="exp").run
+    with pytest.raises(NotFound) as info:
+        registry.register(backend, logged.run_id, "no-such-project")
+    assert "lamp project create no-such-project" in (info.value.hint or "")
+    assert registry.list_versions(backend, "proj") == []
+
+
+def test_invalid_alias_is_refused_before_anything_is_written(backend: Backend, pair) -> None:
+    experiments.create(backend, "exp")
+    run = runs.log_specs(backend, pair, experiment="exp").run
+    registry.create_project(backend, "proj")
+    with pytest.raises(InvalidInput):
+        registry.register(backend, run.run_id, "proj", aliases=["latest"])
+    assert registry.list_versions(backend, "proj") == []
+
+
+def test_alias_moves_forward_but_never_back(backend: Backend, pair, specs) -> None:
+    experiments.create(backend, "exp")
+    registry.create_project(backend, "proj")
+    first = runs.log_specs(backend, pair, experiment="exp").run
+    second = runs.log_specs(backend, pair, experiment="exp").run
+    v1 = registry.register(backend, first.run_id, "proj", aliases=["prod"]).version
+    result = registry.register(backend, second.run_id, "proj", aliases=["prod"])
+    assert result.moved_aliases == {"prod": v1.version}
+    assert registry.get_version(backend, "proj", "@prod").version == 2
+    with pytest.raises(Conflict, match="roll back"):
+        registry.register(backend, first.run_id, "proj", aliases=["prod"])
+    assert registry.get_version(backend, "proj", "@prod").version == 2
+
+
+def test_project_create_exist_ok(backend: Backend) -> None:
+    _, created = registry.create_project(backend, "proj", description="d")
+    assert created
+    with pytest.raises(Conflict):
+        registry.create_project(backend, "proj")
+    record, created = registry.create_project(backend, "proj", exist_ok=True)
+    assert not created and record.description == "d"
+    with pytest.raises(InvalidInput):
+        registry.create_project(backend, "bad/name")
