@@ -1,0 +1,40 @@
+"""The MLflow client factory's environment: bounded retries by default, the user's values win."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lamp_cli.services.client import HTTP_DEFAULTS, absolute_sqlite_uri, prepare_environment
+from lamp_cli.settings import resolve
+
+
+def test_http_defaults_bound_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    prepare_environment()
+    retries = int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+    timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    backoff = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+    jitter = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"])
+    # urllib3 sleeps factor * 2**(n-1) before retry n (none before the first).
+    worst = (retries + 1) * timeout + sum(
+        backoff * 2 ** (n - 1) + jitter for n in range(2, retries + 1)
+    )
+    assert worst < 20
+    assert os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
+
+
+def test_user_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "7")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+    prepare_environment()
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "7"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "120"
+    assert set(HTTP_DEFAULTS) >= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
+
+
+def test_relative_sqlite_uri_is_anchored_to_the_resolved_directory(tmp_path) -> None:
+    settings = resolve({}, environ={}, cwd=tmp_path)
+    assert absolute_sqlite_uri("sqlite:///mlflow.db", settings) == f"sqlite:///{tmp_path}/mlflow.db"
+    assert absolute_sqlite_uri("sqlite:////abs/x.db", settings) == "sqlite:////abs/x.db"
+    assert absolute_sqlite_uri("http://h:5000", settings) == "http://h:5000"
