@@ -1,0 +1,289 @@
+"""``lamp spec``: author, check, export and render serving specs — offline, no MLflow."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lamp_cli.errors import InvalidInput, SpecInvalid, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lamp_cli.main import AppState
+
+app = typer.Typer(
+    help="Author, validate, export and render serving specs (offline).", no_args_is_help=True
+)
+
+DEFAULT_DIR = Path("specs")
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a spec field before validation: model.PATH=VALUE or endpoint.PATH=VALUE "
+        "(the prefix may be omitted when validating one file); repeatable.",
+        metavar="KIND.PATH=VALUE",
+    ),
+]
+
+
+class RenderFormat(str, Enum):
+    values = "values"
+    application = "application"
+    both = "both"
+
+
+def _state(ctx: typer.Context) -> AppState:
+    return ctx.find_root().obj
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Directory to write the specs into.")
+    ] = DEFAULT_DIR,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="metadata.name of both specs; default: .copier-answers.yml or pyproject.toml.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a commented, valid pair of specs (and their JSON Schemas) for the app here.
+
+    The name comes from the serving template's .copier-answers.yml when present, else from
+    pyproject.toml. Existing files are never overwritten without --force (exit 5).
+
+    Examples:
+
+        lamp spec init
+
+        lamp spec init --dir deploy/specs --name fraud-detector --force
+    """
+    from lamp_cli.specs.scaffold import init_specs
+
+    out = _state(ctx).out
+    result = init_specs(directory, cwd=Path.cwd(), name=name, force=force)
+    data = {
+        "name": result.name,
+        "name_source": result.name_source,
+        "written": [str(p) for p in result.written],
+    }
+
+    def human(console: Console) -> None:
+        for path in result.written:
+            console.print(f"wrote {path}")
+
+    out.emit(data, human=human, quiet=[str(p) for p in result.written])
+    out.notice(
+        f"named {result.name!r} (from {result.name_source}); replace the example ECR account "
+        "and chart repository, then run `lamp spec validate`"
+    )
+
+
+def _default_paths(ctx: typer.Context) -> list[Path]:
+    settings = _state(ctx).settings
+    configured = [
+        p
+        for p in (getattr(settings, "model_spec", None), getattr(settings, "endpoint_spec", None))
+        if p is not None
+    ]
+    if configured:
+        return configured
+    fallback = [DEFAULT_DIR / "serving-model-spec.yaml", DEFAULT_DIR / "serving-endpoint-spec.yaml"]
+    if all(p.exists() for p in fallback):
+        return fallback
+    raise UsageError(
+        "no spec files given",
+        hint="pass PATH..., or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
+    )
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files; default: model-spec and endpoint-spec from the settings.",
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Check spec files: each by its kind, and the pair together when both kinds are given.
+
+    Every problem of every file is reported at once, with file, line, column and field
+    (exit 3); in GitHub Actions each also becomes an annotation on the line.
+
+    Examples:
+
+        lamp spec validate specs/serving-model-spec.yaml specs/serving-endpoint-spec.yaml
+
+        lamp spec validate --set model.spec.image.tag=1.5.0
+    """
+    from lamp_cli.specs.validate import validate_paths
+
+    out = _state(ctx).out
+    report = validate_paths(paths or _default_paths(ctx), overrides=set_ or ())
+
+    def human(console: Console) -> None:
+        for spec in report.specs:
+            console.print(
+                f"[green]valid[/green] {spec.path} ({spec.kind} {spec.document.metadata.name}, "
+                f"sha256 {spec.sha256[:12]})"
+            )
+        if report.paired:
+            console.print("[green]valid[/green] pair: secrets supplied, hardware covered")
+
+    out.emit(report.to_dict(), human=human, quiet=[spec.sha256 for spec in report.specs])
+
+
+@app.command()
+def schema(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory to write the JSON Schemas into.")
+    ] = DEFAULT_DIR / "schema",
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 3 when the files differ from lamp's."),
+    ] = False,
+) -> None:
+    """Write the JSON Schemas of both spec kinds, generated from lamp's models.
+
+    Editors use them through the `# yaml-language-server: $schema=...` first line of a spec.
+
+    Examples:
+
+        lamp spec schema
+
+        lamp spec schema --out specs/schema --check
+    """
+    from lamp_cli.specs.schema import SCHEMA_FILES, schema_text, write_schemas
+
+    out = _state(ctx).out
+    if check:
+        stale = [
+            str(out_dir / name)
+            for kind, name in SCHEMA_FILES.items()
+            if not (out_dir / name).is_file()
+            or (out_dir / name).read_text(encoding="utf-8") != schema_text(kind)
+        ]
+        if stale:
+            raise InvalidInput(
+                f"out of date: {', '.join(stale)}", hint=f"run `lamp spec schema --out {out_dir}`"
+            )
+        written: list[Path] = []
+    else:
+        written = write_schemas(out_dir)
+    files = [str(out_dir / name) for name in SCHEMA_FILES.values()]
+    data = {"written": [str(p) for p in written], "files": files, "checked": check}
+
+    def human(console: Console) -> None:
+        for path in files:
+            console.print(f"{'up to date' if check else 'wrote'} {path}")
+
+    out.emit(data, human=human, quiet=files)
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    model_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-spec",
+            help="Serving Model Spec file; default from settings.",
+            show_default=False,
+        ),
+    ] = None,
+    endpoint_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--endpoint-spec",
+            help="Serving Endpoint Spec file; default from settings.",
+            show_default=False,
+        ),
+    ] = None,
+    format_: Annotated[
+        RenderFormat,
+        typer.Option("--format", "-f", help="What to print.", case_sensitive=False),
+    ] = RenderFormat.both,
+    chart_schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart-schema",
+            help="The chart's values.schema.json; the values must satisfy it (exit 3).",
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Print the Helm values and the Argo CD Application the operator will apply.
+
+    YAML by default (with --format both: the values, then the Application, as two documents);
+    one JSON document with -o json. Identical specs give byte-identical output.
+
+    Examples:
+
+        lamp spec render --model-spec specs/serving-model-spec.yaml \\
+            --endpoint-spec specs/serving-endpoint-spec.yaml --format application
+
+        lamp -o json spec render --format values --chart-schema chart/values.schema.json
+    """
+    from lamp_cli.specs import load_pair
+    from lamp_cli.specs.render import (
+        check_chart_values,
+        render_application,
+        render_values,
+        to_yaml,
+    )
+
+    app_state = _state(ctx)
+    settings = app_state.settings
+    model_path = model_spec or getattr(settings, "model_spec", None)
+    endpoint_path = endpoint_spec or getattr(settings, "endpoint_spec", None)
+    if model_path is None or endpoint_path is None:
+        missing = [
+            flag
+            for flag, value in (("--model-spec", model_path), ("--endpoint-spec", endpoint_path))
+            if value is None
+        ]
+        raise UsageError(
+            f"missing {' and '.join(missing)}",
+            hint="or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
+        )
+    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
+    values = render_values(pair)
+    if chart_schema is not None:
+        problems = check_chart_values(values, chart_schema)
+        if problems:
+            raise SpecInvalid(problems)
+    application = render_application(pair, values)
+    if format_ is RenderFormat.values:
+        data: dict = values
+        text = to_yaml(values)
+    elif format_ is RenderFormat.application:
+        data = application
+        text = to_yaml(application)
+    else:
+        data = {"values": values, "application": application}
+        text = (
+            "# Helm values\n"
+            + to_yaml(values)
+            + "---\n# Argo CD Application\n"
+            + to_yaml(application)
+        )
+    if app_state.out.mode.value == "json":
+        app_state.out.emit(data)
+    else:
+        app_state.out.write_text(text)

@@ -1,0 +1,41 @@
+"""The serving specs: pydantic models, the YAML loader with positions, JSON Schema and render.
+
+Everything here works offline and never imports mlflow or boto3.
+"""
+
+from lamp_cli.specs.common import API_VERSION, ENDPOINT_KIND, KINDS, MODEL_KIND
+from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
+from lamp_cli.specs.loader import (
+    ENDPOINT_ARTIFACT,
+    MODEL_ARTIFACT,
+    LoadedSpec,
+    SpecPair,
+    load_pair,
+    load_spec,
+    load_spec_text,
+    normalized_text,
+)
+from lamp_cli.specs.model_spec import ServingModelSpec
+from lamp_cli.specs.quantity import Quantity, QuantityError, parse_quantity
+from lamp_cli.specs.types import ecr_location
+
+__all__ = [
+    "API_VERSION",
+    "ENDPOINT_ARTIFACT",
+    "ENDPOINT_KIND",
+    "KINDS",
+    "MODEL_ARTIFACT",
+    "MODEL_KIND",
+    "LoadedSpec",
+    "Quantity",
+    "QuantityError",
+    "ServingEndpointSpec",
+    "ServingModelSpec",
+    "SpecPair",
+    "ecr_location",
+    "load_pair",
+    "load_spec",
+    "load_spec_text",
+    "normalized_text",
+    "parse_quantity",
+]

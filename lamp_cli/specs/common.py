@@ -1,0 +1,100 @@
+"""Pieces both spec kinds share: the strict model base, metadata, probes and env checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from lamp_cli.specs.types import SECRET_NAME_RE, HttpPath, Labels, ResourceName
+
+API_VERSION = "lamp/v1alpha1"
+MODEL_KIND = "ServingModelSpec"
+ENDPOINT_KIND = "ServingEndpointSpec"
+KINDS = (MODEL_KIND, ENDPOINT_KIND)
+
+
+class SpecModel(BaseModel):
+    """Strict base: camelCase keys only, unknown keys refused, no silent type coercion.
+
+    Names are not accepted in place of aliases: a spec file has exactly one spelling per field.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        strict=True,
+        frozen=True,
+    )
+
+
+class Metadata(SpecModel):
+    """Identity of the document. The endpoint's name is also the Helm release name (<= 53 chars)."""
+
+    name: ResourceName
+    labels: Labels = Field(default_factory=dict)
+
+
+class Probe(SpecModel):
+    """An HTTP probe on the server port; numbers and defaults follow Kubernetes' Probe."""
+
+    path: HttpPath
+    period_seconds: int = Field(default=10, ge=1, le=3600)
+    timeout_seconds: int = Field(default=1, ge=1, le=3600)
+    failure_threshold: int = Field(default=3, ge=1, le=1000)
+    initial_delay_seconds: int = Field(default=0, ge=0, le=3600)
+
+
+class Violations:
+    """Collects rule violations of one model so all are reported, not only the first.
+
+    Pydantic stops a validator at its first error; this raises one error whose context carries every
+    ``(relative path, message)`` pair, and the loader expands it into one Problem each.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[tuple[str | int, ...], str]] = []
+
+    def add(self, at: Sequence[str | int], message: str) -> None:
+        self.items.append((tuple(at), message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise PydanticCustomError(
+                "lamp",
+                "{message}",
+                {"message": "; ".join(m for _, m in self.items), "problems": list(self.items)},
+            )
+
+
+def refuse_plain_secret(name: str, value: str | None) -> None:
+    """A plain value under a secret-looking name would land in MLflow and Git: refuse it."""
+    if value is not None and SECRET_NAME_RE.search(name):
+        violations = Violations()
+        violations.add(
+            ["value"],
+            f"{name} looks like a secret and must not be a plain value; declare it in "
+            "spec.requiredSecrets of the model spec and supply it in the endpoint spec with "
+            "secretRef: {name: <kubernetes secret>, key: <key>}",
+        )
+        violations.raise_if_any()
+
+
+def unique_names(entries: Sequence[Any], what: str) -> None:
+    """Refuse a name listed twice; for use in a list field's after-validator."""
+    violations = Violations()
+    first: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if entry.name in first:
+            violations.add(
+                [index, "name"],
+                f"duplicate {what} {entry.name!r} (first at index {first[entry.name]})",
+            )
+        first.setdefault(entry.name, index)
+    violations.raise_if_any()

@@ -1,0 +1,45 @@
+"""``${VAR}`` and ``${VAR:-default}`` in spec values, resolved from the environment.
+
+Substitution happens per scalar after YAML parsing, so a variable can never inject YAML structure;
+an unquoted scalar is typed again after substitution (``port: ${PORT:-8000}`` is an integer).
+``$${`` writes a literal ``${``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_TOKEN_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_BODY_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?$", re.DOTALL)
+
+
+def interpolate(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Return ``text`` with variables replaced, and a message per variable that cannot be."""
+    if "${" not in text:
+        return text, []
+    errors: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "$${":
+            return "${"
+        body = match.group(1)
+        if body is None:
+            errors.append("unclosed '${': write ${VAR} or ${VAR:-default} (or $${ for a literal)")
+            return token
+        parsed = _BODY_RE.match(body)
+        if parsed is None:
+            errors.append(f"malformed {token!r}: write ${{VAR}} or ${{VAR:-default}}")
+            return token
+        name, default = parsed["name"], parsed["default"]
+        value = environ.get(name)
+        if default is not None:
+            # Shell semantics: ":-" also replaces a variable that is set but empty.
+            return value if value else default
+        if value is None:
+            errors.append(f"environment variable {name} is not set (write ${{{name}:-default}})")
+            return token
+        return value
+
+    return _TOKEN_RE.sub(replace, text), errors

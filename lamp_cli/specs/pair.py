@@ -1,0 +1,69 @@
+"""Rules across the two documents of a release: secrets supplied, hardware covered."""
+
+from __future__ import annotations
+
+from lamp_cli.errors import Problem
+from lamp_cli.specs.endpoint_spec import GPU, ServingEndpointSpec
+from lamp_cli.specs.loader import LoadedSpec
+from lamp_cli.specs.model_spec import ServingModelSpec
+from lamp_cli.specs.paths import Path, format_path
+from lamp_cli.specs.quantity import parse_quantity
+from lamp_cli.specs.yaml_source import SourceDocument
+
+
+def _at(spec: LoadedSpec, path: Path, message: str) -> Problem:
+    source = spec.source or SourceDocument(file=str(spec.path))
+    if spec.source is None:
+        return Problem(message=message, file=str(spec.path), field=format_path(path))
+    return source.problem(path, message)
+
+
+def check_pair(model: LoadedSpec, endpoint: LoadedSpec) -> list[Problem]:
+    """Problems that only show when the model spec and the endpoint spec are read together."""
+    assert isinstance(model.document, ServingModelSpec)
+    assert isinstance(endpoint.document, ServingEndpointSpec)
+    problems: list[Problem] = []
+    served, deployed = model.document.spec, endpoint.document.spec
+
+    supplied = {entry.name for entry in deployed.env if entry.secret_ref is not None}
+    for index, secret in enumerate(served.required_secrets):
+        if secret.name not in supplied:
+            problems.append(
+                _at(
+                    model,
+                    ("spec", "requiredSecrets", index, "name"),
+                    f"{secret.name} is required but not supplied: add to spec.env of "
+                    f"{endpoint.path} an entry {{name: {secret.name}, secretRef: "
+                    "{name: <kubernetes secret>, key: <key>}}",
+                )
+            )
+
+    requests = deployed.resources.requests.items_by_key()
+    hardware = served.hardware
+    minimums = [("cpu", "minCpu", hardware.min_cpu), ("memory", "minMemory", hardware.min_memory)]
+    if hardware.gpu is not None:
+        minimums.append((GPU, "gpu", str(hardware.gpu.count)))
+    for resource, field, minimum in minimums:
+        if minimum is None:
+            continue
+        request = requests.get(resource)
+        where = ("spec", "resources", "requests", resource)
+        if request is None:
+            problems.append(
+                _at(
+                    endpoint,
+                    ("spec", "resources", "requests"),
+                    f"must request {resource}: the model spec needs at least {minimum} "
+                    f"(spec.hardware.{field} of {model.path})",
+                )
+            )
+        elif parse_quantity(request) < parse_quantity(minimum):
+            problems.append(
+                _at(
+                    endpoint,
+                    where,
+                    f"requests {request}, below the model's minimum {minimum} "
+                    f"(spec.hardware.{field} of {model.path})",
+                )
+            )
+    return problems

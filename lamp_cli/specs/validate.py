@@ -1,0 +1,78 @@
+"""``lamp spec validate``: any number of files, each by its kind, and the pair when there is one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
+from lamp_cli.specs.loader import LoadedSpec, load_document
+from lamp_cli.specs.overrides import parse_overrides
+from lamp_cli.specs.pair import check_pair
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    specs: list[LoadedSpec]
+    paired: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "valid": True,
+            "specs": [
+                {
+                    "path": str(spec.path),
+                    "kind": spec.kind,
+                    "name": spec.document.metadata.name,
+                    "sha256": spec.sha256,
+                }
+                for spec in self.specs
+            ],
+            "pair_checked": self.paired,
+        }
+
+
+def validate_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> ValidationReport:
+    """Validate every file; check the pair when exactly one spec of each kind is given.
+
+    Raises :class:`SpecInvalid` with the problems of all files together.
+    """
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    parsed, problems = parse_overrides(overrides, require_prefix=len(unique) > 1)
+    env = os.environ if environ is None else environ
+    loaded: list[LoadedSpec] = []
+    failed = False
+    for path in unique:
+        spec, more = load_document(path, expected_kind=None, overrides=parsed, environ=env)
+        problems.extend(more)
+        if spec is None:
+            failed = True
+        else:
+            loaded.append(spec)
+    kinds = [spec.kind for spec in loaded]
+    if not failed:
+        targeted = {o.kind: o.text for o in parsed if o.kind is not None}
+        for kind, text in targeted.items():
+            if kind not in kinds:
+                problems.append(
+                    Problem(
+                        message=f"no {kind} among the files given; nothing to set",
+                        field=f"--set {text.split('=', 1)[0]}",
+                    )
+                )
+    paired = kinds.count(MODEL_KIND) == 1 and kinds.count(ENDPOINT_KIND) == 1
+    if paired and not failed:
+        model = next(spec for spec in loaded if spec.kind == MODEL_KIND)
+        endpoint = next(spec for spec in loaded if spec.kind == ENDPOINT_KIND)
+        problems.extend(check_pair(model, endpoint))
+    if problems or failed:
+        raise SpecInvalid(problems)
+    return ValidationReport(specs=loaded, paired=paired)
