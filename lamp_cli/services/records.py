@@ -6,14 +6,14 @@ They are built from MLflow entities by duck typing, so commands can render them 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def iso_time(millis: int | None) -> str | None:
     if not millis:
         return None
-    stamp = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(millis / 1000, tz=UTC)
     return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
