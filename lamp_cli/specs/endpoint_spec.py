@@ -32,10 +32,19 @@ from lamp_cli.specs.types import (
 
 # Top-level chart values that lamp renders from the model spec; spec.values may not replace them,
 # or the endpoint could serve another image than the one the run recorded.
+# Top-level values lamp renders from checked fields: letting spec.values override one would bypass
+# its rules (requests <= limits, hardware minimums, secrets only by secretRef, min <= max).
+# Routing, rollout and scheduling stay open to deep-merged chart-specific additions.
 RESERVED_VALUES = {
     "image": "spec.image of the model spec",
     "containerPort": "spec.server.port of the model spec",
+    "protocol": "spec.server.protocol of the model spec",
     "probes": "spec.health of the model spec",
+    "fullnameOverride": "metadata.name",
+    "replicaCount": "spec.replicas",
+    "autoscaling": "spec.autoscaling",
+    "resources": "spec.resources",
+    "env": "spec.env",
 }
 GPU = "nvidia.com/gpu"
 _PERCENT_RE = re.compile(r"^(100|[1-9]?[0-9])%$")

@@ -93,6 +93,6 @@ spec:
       mode: none
   rollout:
     strategy: RollingUpdate
-  # Free-form chart values, deep-merged last; image, containerPort and probes are lamp's.
+  # Free-form chart values, deep-merged last; keys lamp renders (image, env, ...) are refused.
   values: {}
 """
