@@ -1,0 +1,163 @@
+"""A real ``moto_server`` on loopback for the ECR tests, one per session."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "eu-west-1"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The `moto` marker of pyproject.toml, on exactly the tests that start the server.
+    for item in items:
+        if "moto_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.moto)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(url: str, body: bytes = b"") -> None:
+    # Not form-encoded: the server would parse the body away as form data.
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto_server did not start on {url}:\n{log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _isolate_from_the_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No profile, config file, instance role or endpoint of the machine may leak in."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_ECR",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path / "aws-empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An environment without any AWS credentials."""
+    _isolate_from_the_machine(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Fake credentials and every AWS endpoint on the moto server, reset for each test."""
+    _isolate_from_the_machine(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
+    _post(f"{moto_url}/moto-api/reset")
+    return moto_url
+
+
+@pytest.fixture
+def moto_auth(aws: str) -> Iterator[None]:
+    """Make the moto server check credentials as AWS does, for this test only."""
+    _post(f"{aws}/moto-api/reset-auth", b"0")
+    try:
+        yield
+    finally:
+        _post(f"{aws}/moto-api/reset-auth", b"inf")
+
+
+@dataclass
+class Ecr:
+    """Test helper that pushes image manifests to the moto ECR."""
+
+    client: object
+
+    def create_repository(self, name: str) -> str:
+        self.client.create_repository(repositoryName=name)  # type: ignore[attr-defined]
+        return f"{REGISTRY}/{name}"
+
+    def push(self, name: str, tag: str, layer: str = "a") -> str:
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:" + "c" * 64, "size": 1, "mediaType": "x"},
+            "layers": [{"digest": "sha256:" + layer * 64, "size": 1, "mediaType": "x"}],
+        }
+        response = self.client.put_image(  # type: ignore[attr-defined]
+            repositoryName=name,
+            imageManifest=json.dumps(manifest),
+            imageManifestMediaType=manifest["mediaType"],
+            imageTag=tag,
+        )
+        return response["image"]["imageId"]["imageDigest"]
+
+
+@pytest.fixture
+def ecr(aws: str) -> Ecr:
+    import boto3
+
+    return Ecr(boto3.client("ecr", region_name=REGION, endpoint_url=aws))
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A loopback URL where nothing listens: any request to it fails at once."""
+    return f"http://127.0.0.1:{_free_port()}"

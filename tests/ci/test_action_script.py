@@ -1,0 +1,134 @@
+"""The release step of action.yml, run by bash as the runner runs it, with a stand-in lamp.
+
+The stand-in prints the arguments it receives, one per line, so these tests see exactly the
+command line that the composite action builds from its inputs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EMPTY_INPUTS = {
+    "INPUT_PROJECT": "",
+    "INPUT_EXPERIMENT": "",
+    "INPUT_MODEL_SPEC": "",
+    "INPUT_ENDPOINT_SPEC": "",
+    "INPUT_IMAGE": "",
+    "INPUT_VERIFY_IMAGE": "auto",
+    "INPUT_ALIASES": "",
+    "INPUT_SETS": "",
+    "INPUT_TRACKING_URI": "",
+    "INPUT_REGISTRY_URI": "",
+}
+
+
+def _release_step() -> dict:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return next(step for step in action["runs"]["steps"] if step.get("id") == "release")
+
+
+def test_step_env_maps_every_input() -> None:
+    env = _release_step()["env"]
+    assert set(env) == set(EMPTY_INPUTS)
+    for name, value in env.items():
+        assert value.startswith("${{ inputs.") and value.endswith(" }}"), name
+
+
+def _run(tmp_path: Path, **inputs: str) -> tuple[int, list[str], str]:
+    lamp = tmp_path / "lamp-venv" / "bin" / "lamp"
+    lamp.parent.mkdir(parents=True, exist_ok=True)
+    lamp.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    lamp.chmod(0o755)
+    script = tmp_path / "release.sh"
+    script.write_text(_release_step()["run"])
+    env = {"PATH": "/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path), **EMPTY_INPUTS, **inputs}
+    # The runner's command line for `shell: bash`.
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.returncode, done.stdout.splitlines(), done.stdout + done.stderr
+
+
+def test_empty_inputs_add_no_flags(tmp_path: Path) -> None:
+    code, args, _ = _run(tmp_path)
+    assert code == 0
+    assert args == ["--output", "json", "release"]
+
+
+def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
+    code, args, output = _run(
+        tmp_path,
+        INPUT_TRACKING_URI="https://mlflow.example.com",
+        INPUT_REGISTRY_URI="databricks-uc",
+        INPUT_PROJECT="fraud-model",
+        INPUT_EXPERIMENT="/Shared/fraud model",
+        INPUT_MODEL_SPEC="deploy/model.yaml",
+        INPUT_ENDPOINT_SPEC="deploy/endpoint.yaml",
+        INPUT_IMAGE="123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v1.2.0",
+        INPUT_VERIFY_IMAGE="true",
+        INPUT_ALIASES="candidate\n  staging  \n\n",
+        INPUT_SETS="spec.replicas=3\r\nmetadata.labels.team=risk ops\n",
+    )
+    assert code == 0, output
+    assert args == [
+        "--tracking-uri",
+        "https://mlflow.example.com",
+        "--registry-uri",
+        "databricks-uc",
+        "--output",
+        "json",
+        "release",
+        "--project",
+        "fraud-model",
+        "--experiment",
+        "/Shared/fraud model",
+        "--model-spec",
+        "deploy/model.yaml",
+        "--endpoint-spec",
+        "deploy/endpoint.yaml",
+        "--image",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v1.2.0",
+        "--verify-image",
+        "--alias",
+        "candidate",
+        "--alias",
+        "staging",
+        "--set",
+        "spec.replicas=3",
+        "--set",
+        "metadata.labels.team=risk ops",
+    ]
+
+
+def test_no_verify_image(tmp_path: Path) -> None:
+    code, args, _ = _run(tmp_path, INPUT_VERIFY_IMAGE="false")
+    assert code == 0
+    assert args[-1] == "--no-verify-image"
+
+
+def test_bad_verify_image_value_is_an_error(tmp_path: Path) -> None:
+    code, _, output = _run(tmp_path, INPUT_VERIFY_IMAGE="yes")
+    assert code == 2
+    assert "::error title=lamp::verify-image must be auto, true or false" in output
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["$(touch pwned)", "`touch pwned`", '"; touch pwned; echo "', "a'b\"c $HOME"],
+)
+def test_hostile_values_stay_literal(tmp_path: Path, hostile: str) -> None:
+    code, args, output = _run(tmp_path, INPUT_PROJECT=hostile, INPUT_ALIASES=hostile)
+    assert code == 0, output
+    assert args[args.index("--project") + 1] == hostile
+    assert args[args.index("--alias") + 1] == hostile.strip()
+    assert not (tmp_path / "pwned").exists()
+    assert not Path("pwned").exists()
