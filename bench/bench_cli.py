@@ -4,6 +4,7 @@ Usage:  .venv/bin/python bench/bench_cli.py [--repeat N] [--server]
 
 Measures, each as the median of N runs:
   * `lamp --help` (must not import mlflow: start-up cost only)
+  * `lamp spec validate` and `lamp spec render` of the example pair (offline, no mlflow)
   * the quick-start workflow on the embedded SQLite default, command by command
   * time to exit 6 against a dead server: a closed port, and a port that accepts but never answers
   * with --server: the same workflow against a local `mlflow server --workers 1`
@@ -109,6 +110,14 @@ def main() -> None:
         results["help_s"] = round(
             statistics.median(timed(["--help"], cwd, env)[0] for _ in range(opts.repeat)), 3
         )
+        for name, args in (
+            ("spec_validate_s", ["spec", "validate", str(MODEL), str(ENDPOINT)]),
+            ("spec_render_s", ["spec", "render", "--model-spec", str(MODEL),
+                               "--endpoint-spec", str(ENDPOINT)]),
+        ):  # fmt: skip
+            results[name] = round(
+                statistics.median(timed(args, cwd, env)[0] for _ in range(opts.repeat)), 3
+            )
         samples = []
         for i in range(opts.repeat):
             run_dir = cwd / f"local-{i}"
