@@ -62,6 +62,7 @@ def test_whole_workflow_on_the_server(lamp, server_env, specs, unique) -> None:
     assert again["version"] == 1 and again["created"] is False
     listed = lamp.json("version", "list", project)
     assert [v["version"] for v in listed] == [1]
+    assert listed[0]["aliases"] == ["staging"]
     by_alias = lamp.json("version", "show", project, "@staging")
     assert by_alias["run_id"] == run["run_id"]
 
@@ -161,3 +162,27 @@ def test_dead_server_is_exit_6(lamp, closed_port: int) -> None:
     assert result.exit_code == 6
     assert url in result.stderr
     no_noise(result)
+
+
+def test_databricks_uri_against_a_rest_compatible_server(
+    lamp, mlflow_server, specs, unique, monkeypatch
+) -> None:
+    """`databricks` URIs use the same REST calls; artifact upload needs Databricks-only endpoints,
+    so logging fails here for real — and the run must then be FAILED, never FINISHED."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "databricks")
+    monkeypatch.setenv("DATABRICKS_HOST", mlflow_server)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-not-a-real-token")
+    exp = lamp.json("experiment", "create", f"/Users/ci/dbx-{unique}")
+    assert lamp.json("project", "create", f"dbx-{unique}")["created"] is True
+
+    result = log_spec(lamp, specs, exp["name"])
+    assert result.exit_code != 0
+    assert "marked FAILED" in result.stderr
+    assert "dapi-not-a-real-token" not in result.stderr
+    no_noise(result)
+
+    from mlflow.tracking import MlflowClient
+
+    found = MlflowClient(mlflow_server).search_runs([exp["experiment_id"]])
+    assert [r.info.status for r in found] == ["FAILED"]
+    assert "lamp.spec.model.sha256" not in found[0].data.tags

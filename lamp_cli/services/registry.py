@@ -10,7 +10,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lamp_cli.errors import (
     BackendUnavailable,
@@ -27,6 +27,15 @@ from lamp_cli.services.records import ProjectRecord, VersionRecord
 PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 COPIED_TAG_PREFIXES = ("lamp.",)
+#: Bookkeeping of a run that says nothing about the version made from it.
+NOT_COPIED_TAGS = frozenset(
+    {
+        runs.TAG_ERROR,
+        "lamp.release.specs",
+        "lamp.release.superseded_by",
+        "lamp.release.abandoned",
+    }
+)
 POLL_SECONDS = 0.5
 
 
@@ -91,9 +100,13 @@ def create_project(
 
 
 def list_versions(backend: Backend, project: str) -> list[VersionRecord]:
-    """Every version of ``project``, newest first."""
-    get_project(backend, project)
-    return sorted(_search(backend, project), key=lambda v: v.version, reverse=True)
+    """Every version of ``project``, newest first, with its aliases."""
+    aliases = get_project(backend, project).aliases
+    versions = sorted(_search(backend, project), key=lambda v: v.version, reverse=True)
+    # search_model_versions leaves aliases out; the registered model knows them.
+    for version in versions:
+        version.aliases = sorted(a for a, v in aliases.items() if v == str(version.version))
+    return versions
 
 
 def _search(backend: Backend, project: str, run_id: str | None = None) -> list[VersionRecord]:
@@ -150,6 +163,7 @@ class Registration:
     version: VersionRecord
     created: bool
     moved_aliases: dict[str, int]  # alias -> version it pointed at before
+    kept_aliases: dict[str, int] = field(default_factory=dict)  # alias -> newer version kept
 
 
 def register(
@@ -162,11 +176,15 @@ def register(
     tags: Mapping[str, str] | None = None,
     wait_timeout: float = 300.0,
     on_wait: Callable[[str], None] | None = None,
+    provenance: Mapping[str, str] | None = None,
+    keep_newer_aliases: bool = False,
 ) -> Registration:
     """Register ``run_id``'s specs as a version of ``project``, or return the version it already is.
 
     Everything is checked before anything is written: the run exists, finished, and carries both
-    specs; the project exists; the aliases are valid.
+    specs; the project exists; the aliases are valid. A new version carries the run's ``lamp.*``
+    tags; ``provenance`` (where this registration runs) fills in what the run does not record.
+    An alias on a newer version is a conflict, or left there with ``keep_newer_aliases``.
     """
     check_project(project)
     aliases = [check_alias(a) for a in aliases]
@@ -179,16 +197,24 @@ def register(
     if existing:
         version = min(existing, key=lambda v: v.version)
     else:
-        copied = {k: v for k, v in run.tags.items() if k.startswith(COPIED_TAG_PREFIXES)}
+        copied = {
+            k: v
+            for k, v in run.tags.items()
+            if k.startswith(COPIED_TAG_PREFIXES) and k not in NOT_COPIED_TAGS
+        }
         version = _create_version(
-            backend, project, run_id, {**copied, **dict(tags or {})}, description
+            backend,
+            project,
+            run_id,
+            {**dict(provenance or {}), **copied, **dict(tags or {})},
+            description,
         )
         created = True
     version = _wait_ready(backend, version, wait_timeout, on_wait)
-    moved = _set_aliases(backend, version, aliases)
+    moved, kept = _set_aliases(backend, version, aliases, keep_newer=keep_newer_aliases)
     if aliases:
         version = get_version(backend, project, str(version.version))
-    return Registration(version=version, created=created, moved_aliases=moved)
+    return Registration(version=version, created=created, moved_aliases=moved, kept_aliases=kept)
 
 
 def _check_run_carries_specs(run: runs.RunRecord) -> None:
@@ -236,7 +262,9 @@ def _create_version(
     same_run = _search(backend, project, run_id)
     winner = min(same_run, key=lambda v: v.version) if same_run else mine
     if winner.version != mine.version:
-        with contextlib.suppress(NotFound):
+        # A racer that may not delete versions leaves its duplicate behind but still reports
+        # the winner, like every other racer.
+        with contextlib.suppress(LampError):
             backend.call(
                 Subject(f"duplicate version {mine.version} of '{project}'"),
                 backend.client.delete_model_version,
@@ -281,12 +309,14 @@ def _wait_ready(
 
 
 def _set_aliases(
-    backend: Backend, version: VersionRecord, aliases: Sequence[str]
-) -> dict[str, int]:
-    """Point each alias at ``version``; moving an alias back to an older version is a conflict."""
+    backend: Backend, version: VersionRecord, aliases: Sequence[str], *, keep_newer: bool
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Point each alias at ``version``; moving an alias back to an older version is a conflict
+    (or, with ``keep_newer``, left alone). Returns the aliases moved and those kept."""
     client = backend.client
     project = version.project
     moved: dict[str, int] = {}
+    kept: dict[str, int] = {}
     for alias in aliases:
         subject = Subject(f"alias '@{alias}' of project '{project}'")
         try:
@@ -297,6 +327,9 @@ def _set_aliases(
         if current_version == version.version:
             continue
         if current_version is not None and current_version > version.version:
+            if keep_newer:
+                kept[alias] = current_version
+                continue
             raise Conflict(
                 f"alias '@{alias}' points at the newer version {current_version}; "
                 f"moving it back to version {version.version} would roll back",
@@ -307,7 +340,7 @@ def _set_aliases(
         )
         if current_version is not None:
             moved[alias] = current_version
-    return moved
+    return moved, kept
 
 
 def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
@@ -318,5 +351,18 @@ def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[Vers
         f"{name} of version {version.version} of project '{project}'",
         hint_not_found="this version was not registered by lamp, or its artifacts were removed",
     )
-    text = backend.download_version_file(subject, project, version.version, name)
+    try:
+        text = backend.download_version_file(subject, project, version.version, name)
+    except NotFound:
+        # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
+        # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
+        if version.run_id:
+            listed = runs.spec_artifacts(backend, version.run_id)
+            if f"{runs.ARTIFACT_DIR}/{name}" not in listed:
+                raise NotFound(
+                    f"{name} of version {version.version} of project '{project}' not found: "
+                    f"run {version.run_id} has no {runs.ARTIFACT_DIR}/{name}",
+                    hint="this version was not registered by lamp, or its artifacts were removed",
+                ) from None
+        raise
     return version, text
