@@ -181,6 +181,9 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
     if isinstance(exc, LampError):
         return exc
     url = redact(subject.url) if subject.url else "the tracking server"
+    storage = _artifact_store_error(exc, subject, url)
+    if storage is not None:
+        return storage
     code = getattr(exc, "error_code", None)
     message = str(getattr(exc, "message", None) or exc)
     if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"):
@@ -240,3 +243,127 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+# --- artifact stores -------------------------------------------------------------------------
+# MLflow reports a failing artifact store (S3 bucket missing, no credentials, endpoint down) as
+# "Max retries exceeded", "404 Client Error" or "Failed to download artifacts ... ensure that the
+# path is correct". The real cause is further down the exception chain, from boto3 or the server.
+
+_S3_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_S3_DENIED = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AllAccessDisabled",
+    "403",
+}
+_S3_CREDENTIALS_HINT = (
+    "give this process AWS credentials that may use the bucket (AWS_PROFILE, "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or aws-actions/configure-aws-credentials in CI), "
+    "or have the tracking server proxy artifacts (mlflow server --serve-artifacts)"
+)
+_SERVER_STORE_HINT = (
+    "the server's artifact store failed: check the server log, that its --artifacts-destination "
+    "bucket exists, and the server's AWS credentials"
+)
+_AWS_CODE_RE = re.compile(r"An error occurred \((?P<code>[A-Za-z0-9.]+)\)")
+_HOST_RE = re.compile(r"^(?P<base>[a-z][a-z0-9+.-]*://[^/?#\s\"]+)")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _artifact_store_error(exc: BaseException, subject: Subject, url: str) -> LampError | None:
+    """The cause of an artifact store failure in lamp's words, or None if it is not one."""
+    what = subject.what
+    for error in _chain(exc):
+        name = type(error).__name__
+        if name in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError"):
+            return PermissionDenied(
+                f"no AWS credentials for the S3 artifact store ({what})", hint=_S3_CREDENTIALS_HINT
+            )
+        response = getattr(error, "response", None)
+        if isinstance(response, dict) and "Error" in response:  # botocore's ClientError
+            return _s3_client_error(response, what)
+        if name == "EndpointConnectionError":
+            endpoint = _base_url(str(getattr(error, "kwargs", {}).get("endpoint_url", "")))
+            return BackendUnavailable(
+                f"cannot reach the S3 endpoint {endpoint or '(unknown)'} ({what})",
+                hint="check MLFLOW_S3_ENDPOINT_URL / AWS_ENDPOINT_URL and the network",
+            )
+    for error in _chain(exc):
+        # boto3's upload error keeps only the text of the ClientError when it is not chained.
+        if type(error).__name__ == "S3UploadFailedError":
+            match = _AWS_CODE_RE.search(str(error))
+            return _s3_client_error({"Error": {"Code": match["code"] if match else ""}}, what)
+    text = " ".join(str(e) for e in _chain(exc))
+    if "/mlflow-artifacts/" not in text:
+        return None
+    status = _http_status(exc)
+    if status in (401, 403):
+        return PermissionDenied(f"the tracking server at {url} refused access to {what}")
+    if status == 404:
+        return NotFound(
+            f"{what}: the tracking server at {url} has no such artifacts (HTTP 404)",
+            hint="if they were logged, " + _SERVER_STORE_HINT,
+        )
+    if (status and status >= 500) or re.search(r"too many 5\d\d error responses", text):
+        return BackendUnavailable(
+            f"the tracking server at {url} failed to read or write artifacts ({what})",
+            hint=_SERVER_STORE_HINT,
+        )
+    return None
+
+
+def _s3_client_error(response: dict[str, Any], what: str) -> LampError:
+    error = response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "NoSuchBucket":
+        bucket = error.get("BucketName")
+        named = f"S3 bucket '{bucket}'" if bucket else "the S3 bucket"
+        return NotFound(
+            f"{named} of the artifact store does not exist ({what})",
+            hint="create the bucket, or fix the experiment's artifact location "
+            "(the server's --default-artifact-root)",
+        )
+    if code in _S3_NOT_FOUND:
+        return NotFound(
+            f"artifact not found in the S3 artifact store ({what})",
+            hint="the run's artifacts were removed or never uploaded",
+        )
+    if code in _S3_DENIED or status in (401, 403):
+        return PermissionDenied(
+            f"S3 refused the credentials ({code or status}) of the artifact store ({what})",
+            hint=_S3_CREDENTIALS_HINT,
+        )
+    if code in ("SlowDown", "ServiceUnavailable", "InternalError") or (status or 0) >= 500:
+        return BackendUnavailable(f"S3 failed ({code or status}) on {what}", hint="retry later")
+    return UnexpectedError(f"S3 refused {what}: {code or 'unknown error'}")
+
+
+def _base_url(text: str) -> str:
+    match = _HOST_RE.match(text.strip())
+    return redact(match["base"]) if match else ""
+
+
+def _http_status(exc: BaseException) -> int | None:
+    for error in _chain(exc):
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return status
+        match = re.search(r"\b([45]\d\d) (?:Client|Server) Error", str(error))
+        if match:
+            return int(match.group(1))
+    return None

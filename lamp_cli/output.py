@@ -106,19 +106,9 @@ class Output:
             if err.hint:
                 console.print(Text(f"hint: {err.hint}", style="dim"))
         if gha.in_actions():
-            if err.problems:
-                for p in err.problems:
-                    sys.stderr.write(
-                        gha.error_command(
-                            f"{p.field}: {p.message}" if p.field else p.message,
-                            file=p.file,
-                            line=p.line,
-                            col=p.column,
-                        )
-                        + "\n"
-                    )
-            else:
-                sys.stderr.write(gha.error_command(err.message) + "\n")
+            # Annotations on the run's summary page, at the file and line of each problem.
+            for command in gha.error_commands(err):
+                sys.stderr.write(command + "\n")
         sys.stderr.flush()
 
 
@@ -135,7 +125,9 @@ def key_value_table(rows: Sequence[tuple[str, Any]], *, title: str | None = None
 
 
 def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    table = Table(*columns, box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(_cell(v) for v in row))
     return table

@@ -41,6 +41,25 @@ EndpointSpecOption = Annotated[
         show_default=False,
     ),
 ]
+ImageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--image",
+        help="Image CI pushed, HOST/REPOSITORY:TAG[@DIGEST]: replaces the model spec's image; "
+        "an ECR digest is looked up and pinned.",
+        metavar="REF",
+        show_default=False,
+    ),
+]
+VerifyImageOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--verify-image/--no-verify-image",
+        help="--verify-image also checks a pinned digest on ECR; --no-verify-image never calls "
+        "AWS. Default: with --image, an ECR image without digest gets the digest of its tag.",
+        show_default=False,
+    ),
+]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -130,20 +149,25 @@ def log_spec(
         str | None, typer.Option("--name", "-n", help="Name of the new run (without RUN_ID).")
     ] = None,
     set_: SetOption = None,
+    image: ImageOption = None,
+    verify_image: VerifyImageOption = None,
 ) -> None:
     """Validate both specs, then log them to RUN_ID (or to a new run in --experiment).
 
-    Nothing is written when either spec is invalid (exit 3). The run ends FINISHED only when
-    both specs, lamp.json and the hash tags were all written; a failure midway marks it FAILED.
-    Logging the same specs again to the same run changes nothing.
+    Nothing is written when either spec is invalid (exit 3) or the --image tag is not on ECR
+    (exit 4). The run ends FINISHED only when both specs, lamp.json and the hash tags were all
+    written; a failure midway marks it FAILED. Logging the same specs again to the same run
+    changes nothing. The run is tagged with its git commit, ref and repository (or the GitHub
+    Actions run). AWS credentials come from boto3's standard chain.
 
     Examples:
 
         lamp run log-spec -e fraud-detector --model-spec specs/serving-model-spec.yaml \\
             --endpoint-spec specs/serving-endpoint-spec.yaml
 
-        lamp run log-spec "$RUN_ID" --set model.spec.image.tag=1.4.1
+        lamp run log-spec "$RUN_ID" --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:1.4.1
     """
+    from lamp_cli.services import provenance, release
     from lamp_cli.specs import load_pair
 
     app_state = state(ctx)
@@ -162,7 +186,16 @@ def log_spec(
         )
     experiment = experiment or settings.experiment
     pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
-    result = runs.log_specs(backend(ctx), pair, run_id=run_id, experiment=experiment, run_name=name)
+    pair = release.apply_image(pair, image, verify_image, look_up_by_default=False)
+    origin = provenance.collect(settings.cwd).tags(release_key=False)
+    result = runs.log_specs(
+        backend(ctx),
+        pair,
+        run_id=run_id,
+        experiment=experiment,
+        run_name=name,
+        extra_tags=origin,
+    )
     if result.unchanged:
         app_state.out.notice(
             f"run {result.run.run_id} already carries these specs; nothing written"

@@ -73,9 +73,12 @@ def register(
     """Register a run's specs as a new model version of the project LAMP_PROJECT_ID.
 
     The run must be FINISHED and carry both specs; the project must exist. The version's source
-    is runs:/RUN_ID/lamp and it carries the run's lamp.* tags. Registering a run that already is
-    a version of the project returns that version (exit 0). An alias already on an older version
-    moves to this one; moving it back to an older version is refused (exit 5).
+    is runs:/RUN_ID/lamp and it carries the run's lamp.* tags (git commit, ref, repository; where
+    the run has none, those of this checkout or GitHub Actions run). Registering a run that
+    already is a version of the project returns that version (exit 0), also when registrations
+    race. An alias already on an older version moves to this one; moving it back to an older
+    version is refused (exit 5). In GitHub Actions, run_id, model_version and project are step
+    outputs.
 
     Examples:
 
@@ -83,8 +86,13 @@ def register(
 
         VERSION=$(lamp -o quiet register "$RUN_ID" "$LAMP_PROJECT_ID")
     """
+    from lamp_cli import gha
+    from lamp_cli.services import provenance
+
     tags = parse_tags(tag)
-    out = state(ctx).out
+    app_state = state(ctx)
+    out = app_state.out
+    origin = provenance.collect(app_state.settings.cwd).tags(release_key=False)
     result = registry.register(
         backend(ctx),
         run_id,
@@ -94,6 +102,7 @@ def register(
         tags=tags,
         wait_timeout=wait_timeout,
         on_wait=out.notice,
+        provenance=origin,
     )
     version = result.version
     if not result.created:
@@ -101,6 +110,14 @@ def register(
     for name, previous in result.moved_aliases.items():
         out.notice(f"alias @{name} moved from version {previous} to {version.version}")
     data = {**version.to_dict(), "created": result.created}
+    outputs = {
+        "run_id": run_id,
+        "project": project,
+        "model_version": str(version.version),
+        "image": version.tags.get("lamp.image", ""),
+        "created": str(result.created).lower(),
+    }
+    gha.publish(f"lamp register: {project} version {version.version}", outputs)
     out.emit(data, human=render_version(version), quiet=str(version.version))
 
 

@@ -174,11 +174,12 @@ def _write(backend: Backend, run_id: str, pair: SpecPair, tags: Mapping[str, str
         backend.set_run_tags(subject, run_id, tags)
         backend.call(subject, client.set_terminated, run_id, "FINISHED", int(time.time() * 1000))
     except LampError as err:
-        _mark_failed(backend, run_id, err)
+        mark_failed(backend, run_id, err)
         raise
 
 
-def _mark_failed(backend: Backend, run_id: str, err: LampError) -> None:
+def mark_failed(backend: Backend, run_id: str, err: LampError) -> None:
+    """End ``run_id`` FAILED with ``err``'s message as ``lamp.error``; ``err`` says so."""
     client = backend.client
     subject = Subject(f"marking run {run_id} FAILED")
     try:

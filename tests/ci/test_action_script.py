@@ -76,7 +76,7 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         INPUT_IMAGE="123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v1.2.0",
         INPUT_VERIFY_IMAGE="true",
         INPUT_ALIASES="candidate\n  staging  \n\n",
-        INPUT_SETS="spec.replicas=3\r\nmetadata.labels.team=risk ops\n",
+        INPUT_SETS="endpoint.spec.replicas=3\r\nmodel.metadata.labels.team=risk ops\n",
     )
     assert code == 0, output
     assert args == [
@@ -103,16 +103,56 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "--alias",
         "staging",
         "--set",
-        "spec.replicas=3",
+        "endpoint.spec.replicas=3",
         "--set",
-        "metadata.labels.team=risk ops",
+        "model.metadata.labels.team=risk ops",
     ]
+    assert _parsed_by_the_real_lamp(args)["release"] == {
+        "project": "fraud-model",
+        "experiment": "/Shared/fraud model",
+        "model_spec": Path("deploy/model.yaml"),
+        "endpoint_spec": Path("deploy/endpoint.yaml"),
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v1.2.0",
+        "verify_image": True,
+        "alias": ["candidate", "staging"],
+        "set_": ["endpoint.spec.replicas=3", "model.metadata.labels.team=risk ops"],
+        "release_key": None,
+        "new_release": False,
+        "wait_timeout": 300.0,
+    }
+
+
+def _parsed_by_the_real_lamp(args: list[str]) -> dict[str, dict]:
+    """The parameters lamp's own parser reads from ``args`` (global options, then release).
+
+    Unknown options, a flag given a value or an option missing its value fail here as they
+    would on the runner: the action can only pass what `lamp release` really takes.
+    """
+    import typer
+
+    from lamp_cli.main import app
+
+    root = typer.main.get_command(app)
+    head = args.index("release")
+    context = root.make_context("lamp", args[:head])
+    command = root.get_command(context, "release")
+    sub = command.make_context("release", args[head + 1 :], parent=context)
+    return {"root": context.params, "release": sub.params}
+
+
+def test_empty_inputs_parse_as_the_defaults(tmp_path: Path) -> None:
+    code, args, _ = _run(tmp_path)
+    assert code == 0
+    parsed = _parsed_by_the_real_lamp(args)
+    assert parsed["root"]["output"].value == "json"
+    assert parsed["release"]["verify_image"] is None
 
 
 def test_no_verify_image(tmp_path: Path) -> None:
     code, args, _ = _run(tmp_path, INPUT_VERIFY_IMAGE="false")
     assert code == 0
     assert args[-1] == "--no-verify-image"
+    assert _parsed_by_the_real_lamp(args)["release"]["verify_image"] is False
 
 
 def test_bad_verify_image_value_is_an_error(tmp_path: Path) -> None:

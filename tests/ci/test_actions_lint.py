@@ -170,6 +170,8 @@ def test_action_inputs_and_outputs() -> None:
         "model-version": "${{ steps.release.outputs.model_version }}",
         "experiment-id": "${{ steps.release.outputs.experiment_id }}",
         "image": "${{ steps.release.outputs.image }}",
+        "release-key": "${{ steps.release.outputs.release_key }}",
+        "reused": "${{ steps.release.outputs.reused }}",
     }
     assert any(step.get("id") == "release" for step in action["runs"]["steps"])
 

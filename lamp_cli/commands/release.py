@@ -1,0 +1,199 @@
+"""``lamp release``: the CI one-shot from spec files to a registered, aliased model version."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from lamp_cli import gha
+from lamp_cli.commands._common import backend, state
+from lamp_cli.commands.run import (
+    EndpointSpecOption,
+    ExperimentOption,
+    ImageOption,
+    ModelSpecOption,
+    SetOption,
+)
+from lamp_cli.errors import UsageError
+from lamp_cli.output import key_value_table
+
+
+def release(
+    ctx: typer.Context,
+    experiment: ExperimentOption = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="LAMP project id; the platform creates it. [env: LAMP_PROJECT_ID; "
+            "pyproject: project]",
+            show_default=False,
+        ),
+    ] = None,
+    model_spec: ModelSpecOption = None,
+    endpoint_spec: EndpointSpecOption = None,
+    image: ImageOption = None,
+    verify_image: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify-image/--no-verify-image",
+            help="--verify-image also checks a pinned digest on ECR; --no-verify-image never "
+            "calls AWS. Default: an ECR image without digest gets the digest of its tag.",
+            show_default=False,
+        ),
+    ] = None,
+    alias: Annotated[
+        list[str] | None,
+        typer.Option("--alias", "-a", help="Point this alias at the version; repeatable."),
+    ] = None,
+    set_: SetOption = None,
+    release_key: Annotated[
+        str | None,
+        typer.Option(
+            "--release-key",
+            help="What identifies this release. Default: the git tag when the ref is a tag, "
+            "else the commit (from GitHub Actions or the local checkout).",
+            show_default=False,
+        ),
+    ] = None,
+    new_release: Annotated[
+        bool,
+        typer.Option(
+            "--new-release",
+            help="Record other specs under a release key already recorded (a new version).",
+        ),
+    ] = False,
+    wait_timeout: Annotated[
+        float,
+        typer.Option("--wait-timeout", min=0, help="Seconds to wait for the version to be READY."),
+    ] = 300.0,
+) -> None:
+    """Record a release in one idempotent step: experiment, run, specs, version, aliases.
+
+    Validates both specs, pins the image digest (ECR, before anything is written), ensures the
+    experiment, logs the specs to a run tagged with the release key and its provenance,
+    registers the run under the project (which must exist: exit 4) and sets the aliases.
+    Rerunning the same release key with the same specs returns the same run and version (exit
+    0); other specs under the same key are a conflict (exit 5) unless --new-release. In GitHub
+    Actions, run_id, experiment_id, model_version, image, ... are step outputs and a summary is
+    written. AWS credentials come from boto3's standard chain.
+
+    Examples:
+
+        lamp release --project fraud-detector-prj --alias candidate
+
+        VERSION=$(lamp -o quiet release --image "$REGISTRY/fraud-detector:$TAG")
+    """
+    from lamp_cli.services import provenance
+    from lamp_cli.services import release as releases
+    from lamp_cli.specs import load_pair
+
+    app_state = state(ctx)
+    settings, out = app_state.settings, app_state.out
+    project = project or settings.project
+    model_path = model_spec or settings.model_spec
+    endpoint_path = endpoint_spec or settings.endpoint_spec
+    missing = [
+        flag
+        for flag, value in (
+            ("--project", project),
+            ("--model-spec", model_path),
+            ("--endpoint-spec", endpoint_path),
+        )
+        if not value
+    ]
+    if missing:
+        raise UsageError(
+            f"missing {', '.join(missing)}",
+            hint="or set project / model-spec / endpoint-spec under [tool.lamp] in "
+            "pyproject.toml (the project also from LAMP_PROJECT_ID)",
+        )
+    assert project and model_path and endpoint_path
+    experiment = experiment or settings.experiment
+    if not experiment:
+        experiment = project
+        out.notice(f"no experiment configured; using the project id '{project}' as its name")
+    origin = provenance.collect(settings.cwd)
+    key = release_key or origin.release_key
+    if not key:
+        raise UsageError(
+            "cannot tell which release this is: not a git checkout and not in GitHub Actions",
+            hint="run it in the app's git checkout, or pass --release-key",
+        )
+
+    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
+    pair = releases.apply_image(pair, image, verify_image, look_up_by_default=True)
+    result = releases.release(
+        backend(ctx),
+        pair,
+        experiment=experiment,
+        project=project,
+        release_key=key,
+        provenance=origin.tags(release_key=False),
+        aliases=alias or (),
+        new_release=new_release,
+        wait_timeout=wait_timeout,
+        notice=out.notice,
+    )
+    for name, previous in result.moved_aliases.items():
+        out.notice(f"alias @{name} moved from version {previous} to {result.version.version}")
+    for name, newer in result.kept_aliases.items():
+        out.warn(f"alias @{name} stays on the newer version {newer}")
+
+    image_ref = result.run.tags.get("lamp.image", "")
+    data: dict[str, Any] = {
+        "run_id": result.run.run_id,
+        "experiment_id": result.experiment.experiment_id,
+        "experiment": result.experiment.name,
+        "project": project,
+        "model_version": result.version.version,
+        "version": result.version.to_dict(),
+        "image": image_ref,
+        "specs": {"model": pair.model.sha256, "endpoint": pair.endpoint.sha256},
+        "release_key": key,
+        "reused": result.reused,
+        "created_run": result.created_run,
+    }
+    outputs = {
+        "run_id": result.run.run_id,
+        "experiment_id": result.experiment.experiment_id,
+        "project": project,
+        "model_version": str(result.version.version),
+        "image": image_ref,
+        "release_key": key,
+        "reused": str(result.reused).lower(),
+    }
+    gha.publish(
+        f"lamp release {key}: {project} version {result.version.version}",
+        outputs,
+        [
+            ("project", project),
+            ("model version", str(result.version.version)),
+            ("aliases", ", ".join(f"@{a}" for a in result.version.aliases)),
+            ("image", image_ref),
+            ("run", f"{result.run.run_id} (experiment {result.experiment.name})"),
+            ("reused", "yes (rerun of a recorded release)" if result.reused else "no"),
+        ],
+    )
+
+    def render(console: Console) -> None:
+        console.print(
+            key_value_table(
+                [
+                    ("release_key", key),
+                    ("project", project),
+                    ("model_version", result.version.version),
+                    ("aliases", result.version.aliases),
+                    ("status", result.version.status),
+                    ("run_id", result.run.run_id),
+                    ("experiment", f"{result.experiment.name} ({result.experiment.experiment_id})"),
+                    ("image", image_ref),
+                    ("reused", "yes" if result.reused else "no"),
+                ]
+            )
+        )
+
+    out.emit(data, human=render, quiet=str(result.version.version))
