@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from lamp_cli import __version__
+from lamp_cli import __version__, gha
 from lamp_cli.commands import config, experiment, project, release, run, spec, version
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
 from lamp_cli.output import Mode, Output
@@ -41,9 +41,16 @@ class LampGroup(TyperGroup):
             raise typer.Exit(err.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (`lamp ... | head`): nothing left to say to it.
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except Exception as exc:
             if type(exc).__module__.startswith("typer"):
-                raise  # usage errors keep Typer's own rendering and exit 2
+                # Usage errors keep Typer's own rendering and exit 2; in Actions also annotated.
+                if gha.in_actions() and hasattr(exc, "format_message"):
+                    sys.stderr.write(gha.error_command(f"usage: {exc.format_message()}") + "\n")
+                raise
             if _debug():
                 traceback.print_exc()
             first_line = str(exc).splitlines()[0] if str(exc) else ""
@@ -53,6 +60,11 @@ class LampGroup(TyperGroup):
             )
             _report(ctx, err)
             raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report(ctx: Any, err: LampError) -> None:
@@ -146,6 +158,8 @@ def run() -> None:
     """Console-script entry point."""
     try:
         app()
+    except BrokenPipeError:
+        _silence_stdout()
     except KeyboardInterrupt:
         sys.stderr.write("lamp: interrupted\n")
         sys.exit(130)

@@ -104,3 +104,9 @@ def test_usage_errors_are_exit_2(isolated_env: Path, args: list[str]) -> None:
     result = run(*args, cwd=isolated_env)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_are_annotated_in_github_actions(isolated_env: Path) -> None:
+    result = run("experiment", "create", cwd=isolated_env, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 2
+    assert "::error::usage: Missing argument 'NAME'." in result.stderr
