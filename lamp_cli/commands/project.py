@@ -7,21 +7,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
+from lamp_cli.commands._common import (
+    ExistOkOption,
+    ProjectArgument,
+    TagOption,
+    backend,
+    parse_tags,
+    state,
+)
 from lamp_cli.output import key_value_table
 from lamp_cli.services import registry
 from lamp_cli.services.records import ProjectRecord
 
 app = typer.Typer(help="Projects: one registered model per LAMP project id.", no_args_is_help=True)
-
-ProjectArgument = Annotated[
-    str,
-    typer.Argument(
-        help="LAMP project id. [env: LAMP_PROJECT_ID]",
-        envvar="LAMP_PROJECT_ID",
-        metavar="LAMP_PROJECT_ID",
-    ),
-]
 
 
 def _render(project: ProjectRecord):

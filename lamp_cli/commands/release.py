@@ -8,13 +8,16 @@ import typer
 from rich.console import Console
 
 from lamp_cli import gha
-from lamp_cli.commands._common import backend, state
-from lamp_cli.commands.run import (
+from lamp_cli.commands._common import (
     EndpointSpecOption,
     ExperimentOption,
     ImageOption,
     ModelSpecOption,
     SetOption,
+    backend,
+    require,
+    spec_paths,
+    state,
 )
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
@@ -94,24 +97,9 @@ def release(
     app_state = state(ctx)
     settings, out = app_state.settings, app_state.out
     project = project or settings.project
-    model_path = model_spec or settings.model_spec
-    endpoint_path = endpoint_spec or settings.endpoint_spec
-    missing = [
-        flag
-        for flag, value in (
-            ("--project", project),
-            ("--model-spec", model_path),
-            ("--endpoint-spec", endpoint_path),
-        )
-        if not value
-    ]
-    if missing:
-        raise UsageError(
-            f"missing {', '.join(missing)}",
-            hint="or set project / model-spec / endpoint-spec under [tool.lamp] in "
-            "pyproject.toml (the project also from LAMP_PROJECT_ID)",
-        )
-    assert project and model_path and endpoint_path
+    require({"--project": project}, setting="project", env="LAMP_PROJECT_ID")
+    assert project is not None
+    model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     experiment = experiment or settings.experiment
     if not experiment:
         experiment = project

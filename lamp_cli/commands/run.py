@@ -2,72 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from lamp_cli.commands._common import TagOption, backend, parse_tags, state
-from lamp_cli.errors import UsageError
+from lamp_cli.commands._common import (
+    EndpointSpecOption,
+    ExperimentOption,
+    ImageOption,
+    ModelSpecOption,
+    SetOption,
+    TagOption,
+    VerifyImageOption,
+    backend,
+    parse_tags,
+    require,
+    spec_paths,
+    state,
+)
 from lamp_cli.output import key_value_table
 from lamp_cli.services import runs
 from lamp_cli.services.records import RunRecord
 
 app = typer.Typer(help="Create runs, show them, and log serving specs.", no_args_is_help=True)
-
-ExperimentOption = Annotated[
-    str | None,
-    typer.Option(
-        "--experiment",
-        "-e",
-        help="Experiment name or id. [env: LAMP_EXPERIMENT; pyproject: experiment]",
-        show_default=False,
-    ),
-]
-ModelSpecOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--model-spec",
-        help="Serving Model Spec file. [env: LAMP_MODEL_SPEC; pyproject: model-spec]",
-        show_default=False,
-    ),
-]
-EndpointSpecOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--endpoint-spec",
-        help="Serving Endpoint Spec file. [env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec]",
-        show_default=False,
-    ),
-]
-ImageOption = Annotated[
-    str | None,
-    typer.Option(
-        "--image",
-        help="Image CI pushed, HOST/REPOSITORY:TAG[@DIGEST]: replaces the model spec's image; "
-        "an ECR digest is looked up and pinned.",
-        metavar="REF",
-        show_default=False,
-    ),
-]
-VerifyImageOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--verify-image/--no-verify-image",
-        help="--verify-image also checks a pinned digest on ECR; --no-verify-image never calls "
-        "AWS. Default: with --image, an ECR image without digest gets the digest of its tag.",
-        show_default=False,
-    ),
-]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        help="Override a spec field: model.PATH=VALUE or endpoint.PATH=VALUE; repeatable.",
-        metavar="KIND.PATH=VALUE",
-    ),
-]
 
 
 def render_run(run: RunRecord):
@@ -108,10 +66,7 @@ def create(
     tags = parse_tags(tag)
     settings = state(ctx).settings
     experiment = experiment or settings.experiment
-    if not experiment:
-        raise UsageError(
-            "missing --experiment", hint="or set `experiment` under [tool.lamp] in pyproject.toml"
-        )
+    require({"--experiment": experiment}, setting="experiment")
     run = runs.create(backend(ctx), experiment, name=name, tags=tags)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
 
@@ -172,18 +127,7 @@ def log_spec(
 
     app_state = state(ctx)
     settings = app_state.settings
-    model_path = model_spec or settings.model_spec
-    endpoint_path = endpoint_spec or settings.endpoint_spec
-    if model_path is None or endpoint_path is None:
-        missing = [
-            flag
-            for flag, value in (("--model-spec", model_path), ("--endpoint-spec", endpoint_path))
-            if value is None
-        ]
-        raise UsageError(
-            f"missing {' and '.join(missing)}",
-            hint="or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
-        )
+    model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     experiment = experiment or settings.experiment
     pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
     pair = release.apply_image(pair, image, verify_image, look_up_by_default=False)

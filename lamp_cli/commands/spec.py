@@ -8,37 +8,24 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lamp_cli.commands._common import SetOption, spec_paths, state
 from lamp_cli.errors import InvalidInput, SpecInvalid, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lamp_cli.main import AppState
 
 app = typer.Typer(
     help="Author, validate, export and render serving specs (offline).", no_args_is_help=True
 )
 
 DEFAULT_DIR = Path("specs")
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        help="Override a spec field before validation: model.PATH=VALUE or endpoint.PATH=VALUE "
-        "(the prefix may be omitted when validating one file); repeatable.",
-        metavar="KIND.PATH=VALUE",
-    ),
-]
 
 
 class RenderFormat(str, Enum):
     values = "values"
     application = "application"
     both = "both"
-
-
-def _state(ctx: typer.Context) -> AppState:
-    return ctx.find_root().obj
 
 
 @app.command()
@@ -70,7 +57,7 @@ def init(
     """
     from lamp_cli.specs.scaffold import init_specs
 
-    out = _state(ctx).out
+    out = state(ctx).out
     result = init_specs(directory, cwd=Path.cwd(), name=name, force=force)
     data = {
         "name": result.name,
@@ -90,7 +77,7 @@ def init(
 
 
 def _default_paths(ctx: typer.Context) -> list[Path]:
-    settings = _state(ctx).settings
+    settings = state(ctx).settings
     configured = [
         p
         for p in (getattr(settings, "model_spec", None), getattr(settings, "endpoint_spec", None))
@@ -132,7 +119,7 @@ def validate(
     """
     from lamp_cli.specs.validate import validate_paths
 
-    out = _state(ctx).out
+    out = state(ctx).out
     report = validate_paths(paths or _default_paths(ctx), overrides=set_ or ())
 
     def human(console: Console) -> None:
@@ -170,7 +157,7 @@ def schema(
     """
     from lamp_cli.specs.schema import SCHEMA_FILES, schema_text, write_schemas
 
-    out = _state(ctx).out
+    out = state(ctx).out
     if check:
         stale = [
             str(out_dir / name)
@@ -248,20 +235,9 @@ def render(
         to_yaml,
     )
 
-    app_state = _state(ctx)
+    app_state = state(ctx)
     settings = app_state.settings
-    model_path = model_spec or getattr(settings, "model_spec", None)
-    endpoint_path = endpoint_spec or getattr(settings, "endpoint_spec", None)
-    if model_path is None or endpoint_path is None:
-        missing = [
-            flag
-            for flag, value in (("--model-spec", model_path), ("--endpoint-spec", endpoint_path))
-            if value is None
-        ]
-        raise UsageError(
-            f"missing {' and '.join(missing)}",
-            hint="or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
-        )
+    model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
     values = render_values(pair)
     if chart_schema is not None:

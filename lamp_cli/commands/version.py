@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lamp_cli.commands._common import TagOption, backend, parse_tags, state
+from lamp_cli.commands._common import ProjectArgument, TagOption, backend, parse_tags, state
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import registry
@@ -16,14 +16,6 @@ from lamp_cli.services.records import VersionRecord
 
 app = typer.Typer(help="List and show the model versions of a project.", no_args_is_help=True)
 
-ProjectArgument = Annotated[
-    str,
-    typer.Argument(
-        help="LAMP project id. [env: LAMP_PROJECT_ID]",
-        envvar="LAMP_PROJECT_ID",
-        metavar="LAMP_PROJECT_ID",
-    ),
-]
 VersionArgument = Annotated[
     str, typer.Argument(help="Version number, or @ALIAS.", metavar="VERSION_OR_@ALIAS")
 ]
