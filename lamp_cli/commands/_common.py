@@ -129,6 +129,7 @@ def spec_paths(
     require(
         {"--model-spec": model_path, "--endpoint-spec": endpoint_path},
         setting="model-spec / endpoint-spec",
+        env="LAMP_MODEL_SPEC / LAMP_ENDPOINT_SPEC",
     )
     assert model_path is not None and endpoint_path is not None
     return model_path, endpoint_path

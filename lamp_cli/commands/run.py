@@ -66,7 +66,7 @@ def create(
     tags = parse_tags(tag)
     settings = state(ctx).settings
     experiment = experiment or settings.experiment
-    require({"--experiment": experiment}, setting="experiment")
+    require({"--experiment": experiment}, setting="experiment", env="LAMP_EXPERIMENT")
     run = runs.create(backend(ctx), experiment, name=name, tags=tags)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
 
