@@ -70,6 +70,16 @@ def test_whole_workflow_on_the_server(lamp, server_env, specs, unique) -> None:
     assert endpoint_text.exit_code == 0, endpoint_text.stderr
     assert "kind: ServingEndpointSpec" in endpoint_text.stdout
 
+    # What the operator deploys from the version is what the files render to.
+    from_version = lamp("version", "render", project, "@staging")
+    model, endpoint = specs
+    from_files = lamp(
+        "spec", "render", "--model-spec", str(model), "--endpoint-spec", str(endpoint)
+    )  # fmt: skip
+    assert from_version.exit_code == 0, from_version.stderr
+    assert from_version.stdout == from_files.stdout
+    assert "kind: Application" in from_version.stdout
+
 
 def test_quiet_output_is_the_bare_identifier(lamp, server_env, specs, unique) -> None:
     exp_id = lamp("-o", "quiet", "experiment", "create", f"q-{unique}")

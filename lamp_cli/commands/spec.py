@@ -14,6 +14,9 @@ from lamp_cli.errors import InvalidInput, SpecInvalid, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lamp_cli.output import Output
+    from lamp_cli.specs import SpecPair
+
 
 app = typer.Typer(
     help="Author, validate, export and render serving specs (offline).", no_args_is_help=True
@@ -228,6 +231,17 @@ def render(
         lamp -o json spec render --format values --chart-schema chart/values.schema.json
     """
     from lamp_cli.specs import load_pair
+
+    app_state = state(ctx)
+    model_path, endpoint_path = spec_paths(app_state.settings, model_spec, endpoint_spec)
+    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
+    emit_render(app_state.out, pair, format_, chart_schema)
+
+
+def emit_render(
+    out: Output, pair: SpecPair, format_: RenderFormat, chart_schema: Path | None
+) -> None:
+    """Print what the operator applies for ``pair``: values, Application, or both."""
     from lamp_cli.specs.render import (
         check_chart_values,
         render_application,
@@ -235,10 +249,6 @@ def render(
         to_yaml,
     )
 
-    app_state = state(ctx)
-    settings = app_state.settings
-    model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
-    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
     values = render_values(pair)
     if chart_schema is not None:
         problems = check_chart_values(values, chart_schema)
@@ -259,7 +269,7 @@ def render(
             + "---\n# Argo CD Application\n"
             + to_yaml(application)
         )
-    if app_state.out.mode.value == "json":
-        app_state.out.emit(data)
+    if out.mode.value == "json":
+        out.emit(data)
     else:
-        app_state.out.write_text(text)
+        out.write_text(text)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from lamp_cli.commands._common import ProjectArgument, TagOption, backend, parse_tags, state
+from lamp_cli.commands.spec import RenderFormat, emit_render
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import registry
@@ -179,6 +181,39 @@ def spec(
         )
     else:
         out.write_text(text)
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    project: ProjectArgument,
+    version: VersionArgument,
+    format_: Annotated[
+        RenderFormat,
+        typer.Option("--format", "-f", help="What to print.", case_sensitive=False),
+    ] = RenderFormat.both,
+    chart_schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart-schema",
+            help="The chart's values.schema.json; the values must satisfy it (exit 3).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the Helm values and the Argo CD Application the operator applies for a version.
+
+    The specs are read through models:/ exactly as the operator reads them, validated again as a
+    pair, and rendered like `lamp spec render`.
+
+    Examples:
+
+        lamp version render fraud-detector-prj @production --format application
+
+        lamp -o json version render fraud-detector-prj 3 --format values
+    """
+    _, pair = registry.read_pair(backend(ctx), project, _ref(version))
+    emit_render(state(ctx).out, pair, format_, chart_schema)
 
 
 def _ref(value: str) -> str:

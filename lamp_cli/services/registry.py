@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lamp_cli.errors import (
     BackendUnavailable,
@@ -18,11 +19,15 @@ from lamp_cli.errors import (
     InvalidInput,
     LampError,
     NotFound,
+    SpecInvalid,
     Subject,
 )
 from lamp_cli.services import runs
 from lamp_cli.services.client import Backend
 from lamp_cli.services.records import ProjectRecord, VersionRecord
+
+if TYPE_CHECKING:
+    from lamp_cli.specs import SpecPair
 
 PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -366,3 +371,21 @@ def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[Vers
                 ) from None
         raise
     return version, text
+
+
+def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
+    """Both specs of a version as the operator reads them, validated again, as one pair."""
+    from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
+    from lamp_cli.specs.pair import check_pair
+
+    version, model_text = read_spec(backend, project, ref, "model")
+    _, endpoint_text = read_spec(backend, project, str(version.version), "endpoint")
+    uri = f"models:/{project}/{version.version}"
+    model = load_spec_text(model_text, name=f"{uri}/{runs.MODEL_FILE}", expected_kind=MODEL_KIND)
+    endpoint = load_spec_text(
+        endpoint_text, name=f"{uri}/{runs.ENDPOINT_FILE}", expected_kind=ENDPOINT_KIND
+    )
+    problems = check_pair(model, endpoint)
+    if problems:
+        raise SpecInvalid(problems)
+    return version, SpecPair(model=model, endpoint=endpoint)
