@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: mlflow.entities.ViewType.ACTIVE_ONLY, for searches, without importing mlflow at import time.
+ACTIVE_ONLY = 1
+
 #: lamp's defaults; any of these set in the environment wins. Worst case against a server that
 #: accepts connections but never answers: 3 attempts x 4 s + ~2.5 s backoff, well under 20 s
 #: (MLflow's own defaults wait about 4 minutes).

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
-from lamp_cli.services.client import Backend
+from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.records import ExperimentRecord
 
 MAX_NAME = 500
-ACTIVE_ONLY = 1  # mlflow.entities.ViewType.ACTIVE_ONLY, without importing mlflow here
 
 
 def _subject(name: str) -> Subject:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lamp_cli.errors import Conflict, InvalidInput, LampError, Subject
 from lamp_cli.services import ecr, experiments, registry, runs
-from lamp_cli.services.client import Backend
+from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.provenance import TAG_RELEASE_KEY
 from lamp_cli.services.records import ExperimentRecord, RunRecord, VersionRecord
 
@@ -41,7 +41,6 @@ STALE_AFTER_S = 600.0
 #: How long a racer waits for an earlier racer's run to be complete.
 PEER_WAIT_S = 90.0
 POLL_S = 0.3
-ACTIVE_ONLY = 1  # mlflow.entities.ViewType.ACTIVE_ONLY, without importing mlflow here
 
 
 def apply_image(
