@@ -232,17 +232,11 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        name = type(current).__name__
-        if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "Timeout"):
-            return True
-        if isinstance(current, (ConnectionError, TimeoutError)):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    names = ("ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "Timeout")
+    return any(
+        type(error).__name__ in names or isinstance(error, (ConnectionError, TimeoutError))
+        for error in _chain(exc)
+    )
 
 
 # --- artifact stores -------------------------------------------------------------------------
