@@ -25,4 +25,4 @@ lamp version list fraud-detector-prj
 lamp version spec fraud-detector-prj @staging --kind endpoint
 set +x
 echo
-echo "Done. The store is quickstart/mlflow.db; browse it with: cd quickstart && mlflow ui"
+echo "Done. The store is quickstart/mlflow.db; to browse it: pip install mlflow, then cd quickstart && mlflow ui"
