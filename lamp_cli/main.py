@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from lamp_cli import __version__, gha
-from lamp_cli.commands import config, experiment, project, release, run, spec, version
+from lamp_cli.commands import config, doctor, experiment, project, release, run, spec, version
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
 from lamp_cli.output import Mode, Output
 from lamp_cli.settings import Settings, resolve
@@ -152,6 +152,7 @@ app.add_typer(version.app, name="version")
 app.command("release")(release.release)
 app.add_typer(spec.app, name="spec")
 app.add_typer(config.app, name="config")
+app.command("doctor")(doctor.doctor)
 
 
 def run() -> None:

@@ -149,3 +149,19 @@ def test_log_spec_with_image(lamp, specs, names, ecr: Any, isolated_env: Path) -
     assert plain["image"] == f"{REGISTRY}/fraud-detector:1.4.0"
     bad = lamp(*base, "--image", f"{REGISTRY}/team/app")
     assert bad.exit_code == 3 and "no tag" in bad.stderr
+
+
+def test_doctor_looks_up_the_spec_image_on_ecr(lamp, specs, names, ecr: Any) -> None:
+    ecr.create_repository("fraud-detector")
+    missing = lamp("-o", "json", "doctor", env=spec_env(specs))
+    assert missing.exit_code == 4
+    ecr.push("fraud-detector", "1.4.0")
+    found = lamp("-o", "json", "doctor", env=spec_env(specs))
+    assert found.exit_code == 0, found.stderr
+    image = {c["name"]: c for c in json.loads(found.stdout)}["image"]
+    assert image["status"] == "ok" and "sha256:" in image["detail"]
+
+
+def spec_env(specs) -> dict[str, str]:
+    model, endpoint = specs
+    return {"LAMP_MODEL_SPEC": str(model), "LAMP_ENDPOINT_SPEC": str(endpoint)}

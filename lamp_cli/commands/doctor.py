@@ -1,0 +1,49 @@
+"""``lamp doctor``: read-only checks of settings, specs, MLflow, the project and the image."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from lamp_cli.commands._common import state
+from lamp_cli.errors import LampError
+from lamp_cli.output import list_table
+from lamp_cli.services import doctor as checks
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Check that a release can go through, without writing anything.
+
+    Checks the settings, the spec files, the tracking server, the registry, the experiment, the
+    project, and that the model spec's image tag exists on ECR (with the AWS credentials a
+    release would use). Exits with the code of the first failed check (e.g. 6 unreachable,
+    4 project missing, 7 credentials), 0 when all passed or were skipped.
+
+    Examples:
+
+        lamp doctor
+
+        MLFLOW_TRACKING_URI=https://mlflow.example.com LAMP_PROJECT_ID=fraud-prj lamp doctor
+    """
+    app_state = state(ctx)
+    out = app_state.out
+    results = checks.run_checks(app_state.settings, announce=lambda msg: out.notice(msg, once=msg))
+
+    def render(console: Console) -> None:
+        rows = [
+            (c.name, c.status.upper(), c.detail + (f"\nhint: {c.hint}" if c.hint else ""))
+            for c in results
+        ]
+        console.print(list_table(["CHECK", "STATUS", "DETAIL"], rows))
+
+    out.emit([c.to_dict() for c in results], human=render)
+    code = checks.exit_code(results)
+    if code:
+        failed = [c for c in results if c.status == checks.FAILED]
+        err = LampError(
+            f"doctor: {', '.join(c.name for c in failed)} failed: {failed[0].detail}",
+            hint=failed[0].hint,
+        )
+        err.exit_code = code
+        out.error(err)
+        raise typer.Exit(code)

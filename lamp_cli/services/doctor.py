@@ -1,0 +1,161 @@
+"""``lamp doctor``: check, read-only, that what a release needs is in place.
+
+Each check says ok, failed (with the exit code its failure would cause and the next step) or
+skipped (not configured, or an earlier check it depends on failed). Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from lamp_cli.errors import LampError, Subject, redact
+from lamp_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from lamp_cli.services.client import Backend
+    from lamp_cli.specs import SpecPair
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    exit_code: int = 0
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _failed(name: str, err: LampError) -> Check:
+    return Check(name, FAILED, err.message, exit_code=err.exit_code, hint=err.hint)
+
+
+def run_checks(settings: Settings, announce: Callable[[str], None] | None = None) -> list[Check]:
+    """Settings, specs, tracking server, registry, experiment, project and image, in that order."""
+    checks = [
+        Check(
+            "settings",
+            OK,
+            f"tracking URI {redact(settings.tracking_uri)} "
+            f"(from {settings.source('tracking-uri')})",
+        )
+    ]
+    pair, spec_check = _check_specs(settings)
+    checks.append(spec_check)
+    backend, tracking = _check_tracking(settings, announce)
+    checks.append(tracking)
+    checks.append(_check_registry(backend))
+    checks.append(_check_experiment(backend, settings))
+    checks.append(_check_project(backend, settings))
+    checks.append(_check_image(pair))
+    return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    """The exit code of the first failed check, 0 when none failed."""
+    return next((c.exit_code for c in checks if c.status == FAILED), 0)
+
+
+def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
+    if settings.model_spec is None or settings.endpoint_spec is None:
+        return None, Check("specs", SKIPPED, "model-spec / endpoint-spec not configured")
+    from lamp_cli.specs import load_pair
+
+    try:
+        pair = load_pair(settings.model_spec, settings.endpoint_spec)
+    except LampError as err:
+        check = _failed("specs", err)
+        if err.problems:
+            check.detail += ": " + "; ".join(str(p) for p in err.problems[:3])
+        return None, check
+    return pair, Check("specs", OK, f"{settings.model_spec} and {settings.endpoint_spec} are valid")
+
+
+def _check_tracking(
+    settings: Settings, announce: Callable[[str], None] | None
+) -> tuple[Backend | None, Check]:
+    from lamp_cli.services.client import connect
+
+    try:
+        backend = connect(settings, announce=announce)
+        backend.call(
+            Subject("listing experiments"), backend.client.search_experiments, max_results=1
+        )
+    except LampError as err:
+        return None, _failed("tracking", err)
+    return backend, Check("tracking", OK, f"{backend.tracking_uri} answers; experiments readable")
+
+
+def _check_registry(backend: Backend | None) -> Check:
+    if backend is None:
+        return Check("registry", SKIPPED, "the tracking check failed")
+    try:
+        backend.call(
+            Subject("listing registered models"),
+            backend.client.search_registered_models,
+            max_results=1,
+        )
+    except LampError as err:
+        return _failed("registry", err)
+    return Check("registry", OK, f"{backend.registry_uri} answers; projects readable")
+
+
+def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
+    if not settings.experiment:
+        return Check("experiment", SKIPPED, "no experiment configured")
+    if backend is None:
+        return Check("experiment", SKIPPED, "the tracking check failed")
+    from lamp_cli.services import experiments
+
+    try:
+        exp = experiments.get(backend, settings.experiment)
+    except LampError as err:
+        if err.exit_code == 4:
+            # `lamp release` creates a missing experiment; only a read failure is a problem.
+            return Check("experiment", OK, f"'{settings.experiment}' will be created by release")
+        return _failed("experiment", err)
+    return Check("experiment", OK, f"'{exp.name}' exists (id {exp.experiment_id})")
+
+
+def _check_project(backend: Backend | None, settings: Settings) -> Check:
+    if not settings.project:
+        return Check("project", SKIPPED, "no project configured (LAMP_PROJECT_ID)")
+    if backend is None:
+        return Check("project", SKIPPED, "the tracking check failed")
+    from lamp_cli.services import registry
+
+    try:
+        project = registry.get_project(backend, settings.project)
+    except LampError as err:
+        return _failed("project", err)
+    return Check("project", OK, f"'{project.project}' exists")
+
+
+def _check_image(pair: SpecPair | None) -> Check:
+    if pair is None:
+        return Check("image", SKIPPED, "no valid model spec to read the image from")
+    from lamp_cli.services import ecr
+
+    image = pair.model.document.spec.image
+    ref = ecr.parse_image_ref(f"{image.repository}:{image.tag}")
+    if not ref.is_ecr:
+        return Check("image", SKIPPED, f"{ref.registry} is not ECR; nothing to look up")
+    try:
+        digest = ecr.resolve_digest(image.repository, image.tag)
+    except LampError as err:
+        return _failed("image", err)
+    if image.digest and image.digest != digest:
+        return Check(
+            "image",
+            FAILED,
+            f"{image.repository}:{image.tag} is {digest}, the spec pins {image.digest}",
+            exit_code=5,
+            hint="update the digest in the model spec, or drop it and let lamp pin it",
+        )
+    return Check("image", OK, f"{image.repository}:{image.tag} is {digest}")
