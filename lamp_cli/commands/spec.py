@@ -31,6 +31,19 @@ class RenderFormat(str, Enum):
     both = "both"
 
 
+RenderFormatOption = Annotated[
+    RenderFormat, typer.Option("--format", "-f", help="What to print.", case_sensitive=False)
+]
+ChartSchemaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--chart-schema",
+        help="The chart's values.schema.json; the values must satisfy it (exit 3).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def init(
     ctx: typer.Context,
@@ -204,18 +217,8 @@ def render(
             show_default=False,
         ),
     ] = None,
-    format_: Annotated[
-        RenderFormat,
-        typer.Option("--format", "-f", help="What to print.", case_sensitive=False),
-    ] = RenderFormat.both,
-    chart_schema: Annotated[
-        Path | None,
-        typer.Option(
-            "--chart-schema",
-            help="The chart's values.schema.json; the values must satisfy it (exit 3).",
-            show_default=False,
-        ),
-    ] = None,
+    format_: RenderFormatOption = RenderFormat.both,
+    chart_schema: ChartSchemaOption = None,
     set_: SetOption = None,
 ) -> None:
     """Print the Helm values and the Argo CD Application the operator will apply.

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from lamp_cli.commands._common import ProjectArgument, TagOption, backend, parse_tags, state
-from lamp_cli.commands.spec import RenderFormat, emit_render
+from lamp_cli.commands.spec import (
+    ChartSchemaOption,
+    RenderFormat,
+    RenderFormatOption,
+    emit_render,
+)
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import registry
@@ -188,18 +192,8 @@ def render(
     ctx: typer.Context,
     project: ProjectArgument,
     version: VersionArgument,
-    format_: Annotated[
-        RenderFormat,
-        typer.Option("--format", "-f", help="What to print.", case_sensitive=False),
-    ] = RenderFormat.both,
-    chart_schema: Annotated[
-        Path | None,
-        typer.Option(
-            "--chart-schema",
-            help="The chart's values.schema.json; the values must satisfy it (exit 3).",
-            show_default=False,
-        ),
-    ] = None,
+    format_: RenderFormatOption = RenderFormat.both,
+    chart_schema: ChartSchemaOption = None,
 ) -> None:
     """Print the Helm values and the Argo CD Application the operator applies for a version.
 

@@ -23,6 +23,7 @@ from lamp_cli.errors import (
     UnexpectedError,
     redact,
 )
+from lamp_cli.specs.types import DIGEST_RE, TAG_RE, ecr_location
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -32,14 +33,6 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
 _HOST_RE = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-# ECR stores sha256 digests only; a shorter or other digest is a typo, not a different algorithm.
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-_ECR_HOST_RE = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
-    # Dual-stack endpoints (IPv6) use a different domain for the same registry.
-    r"|(?P<account6>\d{12})\.dkr-ecr(?:-fips)?\.(?P<region6>[a-z0-9-]+)\.on\.aws"
-)
 DEFAULT_REGISTRY = "docker.io"
 
 _NOT_FOUND_CODES = {"RepositoryNotFoundException", "ImageNotFoundException"}
@@ -84,17 +77,17 @@ class ImageRef:
 
     @property
     def is_ecr(self) -> bool:
-        return _ECR_HOST_RE.fullmatch(self.registry) is not None
+        return ecr_location(self.registry) is not None
 
     @property
     def account(self) -> str | None:
-        match = _ECR_HOST_RE.fullmatch(self.registry)
-        return (match["account"] or match["account6"]) if match else None
+        location = ecr_location(self.registry)
+        return location[0] if location else None
 
     @property
     def region(self) -> str | None:
-        match = _ECR_HOST_RE.fullmatch(self.registry)
-        return (match["region"] or match["region6"]) if match else None
+        location = ecr_location(self.registry)
+        return location[1] if location else None
 
     def __str__(self) -> str:
         text = self.repository
@@ -118,7 +111,7 @@ def parse_image_ref(ref: str) -> ImageRef:
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         name, _, tag = name.rpartition(":")
-        if not _TAG_RE.fullmatch(tag):
+        if not TAG_RE.fullmatch(tag):
             raise InvalidInput(
                 f"image reference {ref!r} has an invalid tag {tag!r}",
                 hint="a tag is 1-128 letters, digits, '_', '.' or '-' and starts with neither",
@@ -150,7 +143,7 @@ def _split_registry(name: str) -> tuple[str, str]:
 
 
 def _check_digest(digest: str, ref: str) -> None:
-    if not _DIGEST_RE.fullmatch(digest):
+    if not DIGEST_RE.fullmatch(digest):
         raise InvalidInput(
             f"image reference {ref!r} has an invalid digest {digest!r}",
             hint="a digest is 'sha256:' followed by 64 lower-case hex digits",

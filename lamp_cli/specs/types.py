@@ -30,7 +30,9 @@ SEMVER_RE = re.compile(
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ECR_HOST_RE = re.compile(
-    r"^(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$"
+    r"^(?:(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    # Dual-stack endpoints (IPv6) use a different domain for the same registry.
+    r"|(?P<account6>[0-9]{12})\.dkr-ecr(?:-fips)?\.(?P<region6>[a-z0-9-]+)\.on\.aws)$"
 )
 HTTP_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$")
 # Names an engineer gives to secrets; a plain value under such a name is refused.
@@ -236,4 +238,6 @@ def ecr_location(repository: str) -> tuple[str, str] | None:
     """``(account, region)`` when ``repository`` is hosted on AWS ECR, else ``None``."""
     host = repository.split("/", 1)[0]
     match = ECR_HOST_RE.match(host)
-    return (match["account"], match["region"]) if match else None
+    if not match:
+        return None
+    return (match["account"] or match["account6"], match["region"] or match["region6"])
