@@ -63,6 +63,19 @@ class Backend:
             except Exception as exc:
                 raise translate_backend_error(exc, subject) from exc
 
+    def search_all(
+        self, subject: Subject, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> list[Any]:
+        """Every result of a paged MLflow search, all pages followed."""
+        results: list[Any] = []
+        token = None
+        while True:
+            page = self.call(subject, fn, *args, max_results=1000, page_token=token, **kwargs)
+            results.extend(page)
+            token = getattr(page, "token", None)
+            if not token:
+                return results
+
     def set_run_tags(self, subject: Subject, run_id: str, tags: Mapping[str, str]) -> None:
         """Write all ``tags`` on a run in one request."""
         from mlflow.entities import RunTag

@@ -106,20 +106,9 @@ def get(backend: Backend, name_or_id: str) -> ExperimentRecord:
 
 def list_all(backend: Backend) -> list[ExperimentRecord]:
     """Every live experiment, oldest first."""
-    records: list[ExperimentRecord] = []
-    token = None
-    subject = Subject("experiments")
-    while True:
-        page = backend.call(
-            subject,
-            backend.client.search_experiments,
-            view_type=ACTIVE_ONLY,
-            max_results=1000,
-            page_token=token,
-        )
-        records.extend(ExperimentRecord.from_mlflow(e) for e in page)
-        token = page.token
-        if not token:
-            break
+    found = backend.search_all(
+        Subject("experiments"), backend.client.search_experiments, view_type=ACTIVE_ONLY
+    )
+    records = [ExperimentRecord.from_mlflow(e) for e in found]
     records.sort(key=lambda e: int(e.experiment_id) if e.experiment_id.isdigit() else 0)
     return records

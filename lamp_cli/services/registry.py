@@ -119,20 +119,8 @@ def _search(backend: Backend, project: str, run_id: str | None = None) -> list[V
     if run_id:
         query += f" and run_id = '{_quote(run_id)}'"
     subject = Subject(f"versions of project '{project}'")
-    records: list[VersionRecord] = []
-    token = None
-    while True:
-        page = backend.call(
-            subject,
-            backend.client.search_model_versions,
-            query,
-            max_results=1000,
-            page_token=token,
-        )
-        records.extend(VersionRecord.from_mlflow(mv) for mv in page)
-        token = getattr(page, "token", None)
-        if not token:
-            return records
+    found = backend.search_all(subject, backend.client.search_model_versions, query)
+    return [VersionRecord.from_mlflow(mv) for mv in found]
 
 
 def _quote(value: str) -> str:

@@ -197,22 +197,16 @@ def _candidates(backend: Backend, experiment_id: str, project: str, key: str) ->
     if (quoted_key := _quoted(key)) is not None:
         clauses.append(f"tags.`{TAG_RELEASE_KEY}` = {quoted_key}")
     subject = Subject(f"runs of release '{key}' of project '{project}'")
-    found: list[_Candidate] = []
-    token = None
-    while True:
-        page = backend.call(
+    found = [
+        _Candidate.from_mlflow(r)
+        for r in backend.search_all(
             subject,
             backend.client.search_runs,
             [experiment_id],
             filter_string=" and ".join(clauses),
             run_view_type=ACTIVE_ONLY,
-            max_results=1000,
-            page_token=token,
         )
-        found += [_Candidate.from_mlflow(r) for r in page]
-        token = getattr(page, "token", None)
-        if not token:
-            break
+    ]
     return [c for c in found if c.tags.get(TAG_RELEASE_KEY) == key]
 
 
