@@ -108,7 +108,7 @@ def main(
         str | None,
         typer.Option(
             "--tracking-uri",
-            help="MLflow tracking URI. [env: MLFLOW_TRACKING_URI; default: sqlite:///mlflow.db]",
+            help="MLflow tracking URI. (env: MLFLOW_TRACKING_URI; default: sqlite:///mlflow.db)",
             show_default=False,
         ),
     ] = None,
@@ -116,7 +116,7 @@ def main(
         str | None,
         typer.Option(
             "--registry-uri",
-            help="MLflow model registry URI. [env: MLFLOW_REGISTRY_URI; default: the tracking URI]",
+            help="MLflow model registry URI. (env: MLFLOW_REGISTRY_URI; default: the tracking URI)",
             show_default=False,
         ),
     ] = None,
@@ -125,7 +125,7 @@ def main(
         typer.Option(
             "--output",
             "-o",
-            help="human tables, one JSON document, or the bare id (quiet). [env: LAMP_OUTPUT]",
+            help="human tables, one JSON document, or the bare id (quiet). (env: LAMP_OUTPUT)",
             case_sensitive=False,
             show_default=False,
         ),

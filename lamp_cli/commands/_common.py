@@ -25,7 +25,7 @@ ExistOkOption = Annotated[
 ProjectArgument = Annotated[
     str,
     typer.Argument(
-        help="LAMP project id. [env: LAMP_PROJECT_ID]",
+        help="LAMP project id. (env: LAMP_PROJECT_ID)",
         envvar="LAMP_PROJECT_ID",
         metavar="LAMP_PROJECT_ID",
     ),
@@ -35,7 +35,7 @@ ExperimentOption = Annotated[
     typer.Option(
         "--experiment",
         "-e",
-        help="Experiment name or id. [env: LAMP_EXPERIMENT; pyproject: experiment]",
+        help="Experiment name or id. (env: LAMP_EXPERIMENT; pyproject: experiment)",
         show_default=False,
     ),
 ]
@@ -43,7 +43,7 @@ ModelSpecOption = Annotated[
     Path | None,
     typer.Option(
         "--model-spec",
-        help="Serving Model Spec file. [env: LAMP_MODEL_SPEC; pyproject: model-spec]",
+        help="Serving Model Spec file. (env: LAMP_MODEL_SPEC; pyproject: model-spec)",
         show_default=False,
     ),
 ]
@@ -51,7 +51,7 @@ EndpointSpecOption = Annotated[
     Path | None,
     typer.Option(
         "--endpoint-spec",
-        help="Serving Endpoint Spec file. [env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec]",
+        help="Serving Endpoint Spec file. (env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec)",
         show_default=False,
     ),
 ]
@@ -68,7 +68,8 @@ ImageOption = Annotated[
     str | None,
     typer.Option(
         "--image",
-        help="Image CI pushed, HOST/REPOSITORY:TAG[@DIGEST]: replaces the model spec's image; "
+        help="Image CI pushed, HOST/REPOSITORY:TAG (optionally @sha256:DIGEST): replaces the "
+        "model spec's image; "
         "an ECR digest is looked up and pinned.",
         metavar="REF",
         show_default=False,

@@ -31,8 +31,8 @@ def release(
         typer.Option(
             "--project",
             "-p",
-            help="LAMP project id; the platform creates it. [env: LAMP_PROJECT_ID; "
-            "pyproject: project]",
+            help="LAMP project id; the platform creates it. (env: LAMP_PROJECT_ID; "
+            "pyproject: project)",
             show_default=False,
         ),
     ] = None,

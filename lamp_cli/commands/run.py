@@ -93,7 +93,7 @@ def log_spec(
         str | None,
         typer.Argument(
             help="Run to log to; omitted: a new run in --experiment.",
-            metavar="[RUN_ID]",
+            metavar="RUN_ID",
             show_default=False,
         ),
     ] = None,
