@@ -120,7 +120,7 @@ def key_value_table(rows: Sequence[tuple[str, Any]], *, title: str | None = None
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, _cell(value))
+        table.add_row(key, Text(_cell(value)))
     return table
 
 
@@ -129,7 +129,7 @@ def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(Text(_cell(v)) for v in row))
     return table
 
 

@@ -149,3 +149,10 @@ def test_project_create_exist_ok(backend: Backend) -> None:
     assert not created and record.description == "d"
     with pytest.raises(InvalidInput):
         registry.create_project(backend, "bad/name")
+
+
+def test_human_tables_print_values_verbatim(lamp, isolated_env: Path) -> None:
+    """Tag values are data, not rich markup: brackets must survive."""
+    result = lamp("experiment", "create", "exp", "--tag", "note=[bold]x[/bold] [link]")
+    assert result.exit_code == 0, result.stderr
+    assert "note=[bold]x[/bold] [link]" in result.stdout

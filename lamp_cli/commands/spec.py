@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from lamp_cli.commands._common import SetOption, spec_paths, state
 from lamp_cli.errors import InvalidInput, SpecInvalid, UsageError
@@ -141,8 +142,8 @@ def validate(
     def human(console: Console) -> None:
         for spec in report.specs:
             console.print(
-                f"[green]valid[/green] {spec.path} ({spec.kind} {spec.document.metadata.name}, "
-                f"sha256 {spec.sha256[:12]})"
+                f"[green]valid[/green] {escape(str(spec.path))} ({spec.kind} "
+                f"{spec.document.metadata.name}, sha256 {spec.sha256[:12]})"
             )
         if report.paired:
             console.print("[green]valid[/green] pair: secrets supplied, hardware covered")
