@@ -216,6 +216,12 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
         # MLflow reports a missing alias as an invalid parameter.
         return NotFound(f"{subject.what} not found", hint=subject.hint_not_found)
     if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE"):
+        if _SQL_HINT_RE.search(message) and re.search(r"(?i)unique constraint|duplicate", message):
+            # A server's store refusing a concurrent insert of the same key.
+            return Conflict(
+                f"{subject.what} was written by another client at the same time",
+                hint=subject.hint_conflict or "retry",
+            )
         if _SQL_HINT_RE.search(message):
             return InvalidInput(f"the backend refused {subject.what}")
         return InvalidInput(f"{subject.what}: {redact(_first_line(message))}")

@@ -42,6 +42,7 @@ NOT_COPIED_TAGS = frozenset(
     }
 )
 POLL_SECONDS = 0.5
+ALIAS_ATTEMPTS = 3
 
 
 def check_project(project: str) -> str:
@@ -312,27 +313,37 @@ def _set_aliases(
     kept: dict[str, int] = {}
     for alias in aliases:
         subject = Subject(f"alias '@{alias}' of project '{project}'")
-        try:
-            current = backend.call(subject, client.get_model_version_by_alias, project, alias)
-            current_version = int(current.version)
-        except NotFound:
-            current_version = None
-        if current_version == version.version:
-            continue
-        if current_version is not None and current_version > version.version:
-            if keep_newer:
-                kept[alias] = current_version
+        for attempt in range(ALIAS_ATTEMPTS):
+            try:
+                current = backend.call(subject, client.get_model_version_by_alias, project, alias)
+                current_version: int | None = int(current.version)
+            except NotFound:
+                current_version = None
+            if current_version == version.version:
+                break
+            if current_version is not None and current_version > version.version:
+                if keep_newer:
+                    kept[alias] = current_version
+                    break
+                raise Conflict(
+                    f"alias '@{alias}' points at the newer version {current_version}; "
+                    f"moving it back to version {version.version} would roll back",
+                    hint=f"move it deliberately in the platform UI, or drop --alias {alias}",
+                )
+            try:
+                backend.call(
+                    subject, client.set_registered_model_alias, project, alias, str(version.version)
+                )
+            except LampError:
+                # A racer set the same alias at the same moment and the store's unique index
+                # refused the second write: look at where it points now and decide again.
+                if attempt == ALIAS_ATTEMPTS - 1:
+                    raise
+                time.sleep(POLL_SECONDS)
                 continue
-            raise Conflict(
-                f"alias '@{alias}' points at the newer version {current_version}; "
-                f"moving it back to version {version.version} would roll back",
-                hint=f"move it deliberately in the platform UI, or drop --alias {alias}",
-            )
-        backend.call(
-            subject, client.set_registered_model_alias, project, alias, str(version.version)
-        )
-        if current_version is not None:
-            moved[alias] = current_version
+            if current_version is not None:
+                moved[alias] = current_version
+            break
     return moved, kept
 
 

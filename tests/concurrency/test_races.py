@@ -124,3 +124,39 @@ def test_racing_releases_of_one_key_make_one_run_and_one_version(
     assert [(v["version"], v["run_id"], v["aliases"]) for v in listed] == [
         (1, winner, ["candidate"])
     ]
+
+
+def test_racing_alias_writes_all_succeed(lamp, specs, project, server_env, isolated_env) -> None:
+    """The server's store refuses the second of two simultaneous inserts of one alias; every
+    racer must still end with the alias on its version and exit 0."""
+    import threading
+
+    from lamp_cli.services import registry
+    from lamp_cli.services.client import connect
+    from lamp_cli.settings import resolve
+
+    run_id = logged_run(lamp, specs, project)
+    version = lamp.json("register", run_id, project)["version"]
+    backend = connect(resolve({}, cwd=isolated_env))
+    record = registry.get_version(backend, project, str(version))
+    errors: list[BaseException] = []
+
+    def set_alias(alias: str, start: threading.Barrier) -> None:
+        try:
+            start.wait(timeout=TIMEOUT_S)
+            registry._set_aliases(backend, record, [alias], keep_newer=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    racers, trials = 8, 10
+    for trial in range(trials):
+        start = threading.Barrier(racers)
+        threads = [
+            threading.Thread(target=set_alias, args=(f"a{trial}", start)) for _ in range(racers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=TIMEOUT_S)
+    assert errors == []
+    assert lamp.json("version", "show", project, f"@a{trials - 1}")["version"] == version
