@@ -21,6 +21,7 @@ from lamp_cli.errors import (
     NotFound,
     SpecInvalid,
     Subject,
+    UnexpectedError,
 )
 from lamp_cli.services import runs
 from lamp_cli.services.client import Backend
@@ -43,6 +44,7 @@ NOT_COPIED_TAGS = frozenset(
 )
 POLL_SECONDS = 0.5
 ALIAS_ATTEMPTS = 3
+CREATE_ATTEMPTS = 3
 
 
 def check_project(project: str) -> str:
@@ -240,16 +242,28 @@ def _create_version(
         f"new version of project '{project}' from run {run_id}",
         hint_not_found=f"the platform creates projects; locally: lamp project create {project}",
     )
-    mv = backend.call(
-        subject,
-        backend.client.create_model_version,
-        project,
-        f"runs:/{run_id}/{runs.ARTIFACT_DIR}",
-        run_id=run_id,
-        tags=dict(tags),
-        description=description,
-        await_creation_for=0,
-    )
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            mv = backend.call(
+                subject,
+                backend.client.create_model_version,
+                project,
+                f"runs:/{run_id}/{runs.ARTIFACT_DIR}",
+                run_id=run_id,
+                tags=dict(tags),
+                description=description,
+                await_creation_for=0,
+            )
+            break
+        except (Conflict, UnexpectedError):
+            # Under a burst of registrations the store can give up allocating the next version
+            # number; a racer registering this same run may have succeeded meanwhile.
+            same_run = _search(backend, project, run_id)
+            if same_run:
+                return min(same_run, key=lambda v: v.version)
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(POLL_SECONDS * (attempt + 1))
     mine = VersionRecord.from_mlflow(mv)
     # Racing registrations of one run (or an HTTP retry of the create) can leave more than one
     # version; all racers agree on the lowest, and each removes its own extra version.
