@@ -365,12 +365,20 @@ def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[Vers
     """The spec text of a version exactly as the operator reads it through ``models:/``."""
     version = get_version(backend, project, ref)
     name = runs.MODEL_FILE if kind == "model" else runs.ENDPOINT_FILE
+    return version, _read_file(backend, version, name)
+
+
+_NOT_BY_LAMP = "this version was not registered by lamp, or its artifacts were removed"
+
+
+def _read_file(backend: Backend, version: VersionRecord, name: str) -> str:
+    project = version.project
     subject = Subject(
         f"{name} of version {version.version} of project '{project}'",
-        hint_not_found="this version was not registered by lamp, or its artifacts were removed",
+        hint_not_found=_NOT_BY_LAMP,
     )
     try:
-        text = backend.download_version_file(subject, project, version.version, name)
+        return backend.download_version_file(subject, project, version.version, name)
     except NotFound:
         # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
         # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
@@ -380,10 +388,9 @@ def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[Vers
                 raise NotFound(
                     f"{name} of version {version.version} of project '{project}' not found: "
                     f"run {version.run_id} has no {runs.ARTIFACT_DIR}/{name}",
-                    hint="this version was not registered by lamp, or its artifacts were removed",
+                    hint=_NOT_BY_LAMP,
                 ) from None
         raise
-    return version, text
 
 
 def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
@@ -391,8 +398,9 @@ def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, 
     from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
     from lamp_cli.specs.pair import check_pair
 
-    version, model_text = read_spec(backend, project, ref, "model")
-    _, endpoint_text = read_spec(backend, project, str(version.version), "endpoint")
+    version = get_version(backend, project, ref)
+    model_text = _read_file(backend, version, runs.MODEL_FILE)
+    endpoint_text = _read_file(backend, version, runs.ENDPOINT_FILE)
     uri = f"models:/{project}/{version.version}"
     model = load_spec_text(model_text, name=f"{uri}/{runs.MODEL_FILE}", expected_kind=MODEL_KIND)
     endpoint = load_spec_text(
