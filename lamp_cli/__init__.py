@@ -1,3 +1,3 @@
 """lamp: the command-line tool of the LAMP ML serving platform."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -186,6 +186,9 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
         return storage
     code = getattr(exc, "error_code", None)
     message = str(getattr(exc, "message", None) or exc)
+    databricks = _databricks_error(code, message, subject, url)
+    if databricks is not None:
+        return databricks
     if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"):
         if code == "ENDPOINT_NOT_FOUND":
             return BackendUnavailable(
@@ -235,6 +238,33 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
             )
         return UnexpectedError(f"the store failed on {subject.what}")
     return UnexpectedError(f"{subject.what} failed: {redact(_first_line(message))}")
+
+
+_PARENT_DIR_RE = re.compile(r"Parent directory (?P<dir>/\S*?)\.? does not exist", re.IGNORECASE)
+
+
+def _databricks_error(code: Any, message: str, subject: Subject, url: str) -> LampError | None:
+    """What only a Databricks workspace answers, in words that point at the fix."""
+    parent = _PARENT_DIR_RE.search(message)
+    if parent is not None:
+        folder = parent["dir"]
+        return NotFound(
+            f"workspace folder {folder} does not exist ({subject.what})",
+            hint=f"create the folder first: databricks workspace mkdirs {folder}",
+        )
+    if "legacy workspace model registry is disabled" in message.lower():
+        return PermissionDenied(
+            f"the workspace model registry is disabled on this Databricks workspace ({url})",
+            hint="use Unity Catalog: unset MLFLOW_REGISTRY_URI (Databricks' default is "
+            "databricks-uc) and set LAMP_UC_CATALOG and LAMP_UC_SCHEMA",
+        )
+    if code in ("REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE"):
+        return BackendUnavailable(
+            f"{url} kept answering '{code}' while accessing {subject.what}",
+            hint="retry later; MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT and "
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES tune how long lamp waits",
+        )
+    return None
 
 
 def _is_connection_error(exc: BaseException) -> bool:

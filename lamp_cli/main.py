@@ -116,7 +116,26 @@ def main(
         str | None,
         typer.Option(
             "--registry-uri",
-            help="MLflow model registry URI. (env: MLFLOW_REGISTRY_URI; default: the tracking URI)",
+            help="MLflow model registry URI. (env: MLFLOW_REGISTRY_URI; default: databricks-uc "
+            "for a Databricks tracking URI, else the tracking URI)",
+            show_default=False,
+        ),
+    ] = None,
+    uc_catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--uc-catalog",
+            help="Unity Catalog catalog of a bare project id (registry databricks-uc). "
+            "(env: LAMP_UC_CATALOG)",
+            show_default=False,
+        ),
+    ] = None,
+    uc_schema: Annotated[
+        str | None,
+        typer.Option(
+            "--uc-schema",
+            help="Unity Catalog schema of a bare project id (registry databricks-uc). "
+            "(env: LAMP_UC_SCHEMA)",
             show_default=False,
         ),
     ] = None,
@@ -141,7 +160,14 @@ def main(
     out = Output(mode)
     # A placeholder state first, so that an error while resolving settings renders in `mode`.
     ctx.obj = AppState(settings=None, out=out)  # type: ignore[arg-type]
-    ctx.obj.settings = resolve({"tracking-uri": tracking_uri, "registry-uri": registry_uri})
+    ctx.obj.settings = resolve(
+        {
+            "tracking-uri": tracking_uri,
+            "registry-uri": registry_uri,
+            "uc-catalog": uc_catalog,
+            "uc-schema": uc_schema,
+        }
+    )
 
 
 app.add_typer(experiment.app, name="experiment")

@@ -37,6 +37,8 @@ SETTINGS: tuple[SettingDef, ...] = (
     SettingDef(
         "endpoint-spec", ("LAMP_ENDPOINT_SPEC",), "Serving Endpoint Spec path", is_path=True
     ),
+    SettingDef("uc-catalog", ("LAMP_UC_CATALOG",), "Unity Catalog catalog of bare project ids"),
+    SettingDef("uc-schema", ("LAMP_UC_SCHEMA",), "Unity Catalog schema of bare project ids"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -51,12 +53,33 @@ class Settings:
     project: str | None = None
     model_spec: Path | None = None
     endpoint_spec: Path | None = None
+    uc_catalog: str | None = None
+    uc_schema: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     cwd: Path = field(default_factory=Path.cwd)
 
     @property
     def uses_embedded_default(self) -> bool:
         return self.sources.get("tracking-uri") == "default"
+
+    @property
+    def effective_registry_uri(self) -> str:
+        """The registry lamp talks to: as set, else derived from the tracking URI."""
+        return self.registry_uri or derived_registry_uri(self.tracking_uri)
+
+    @property
+    def registry_reason(self) -> str:
+        """Why :attr:`effective_registry_uri` is what it is, in words for ``config show``."""
+        if self.registry_uri:
+            return f"set ({self.source('registry-uri')})"
+        if self.effective_registry_uri != self.tracking_uri:
+            return "Unity Catalog, MLflow's default registry for a Databricks tracking URI"
+        return "same as the tracking URI"
+
+    @property
+    def registry_kind(self) -> str:
+        """``unity-catalog``, ``workspace`` (Databricks' legacy registry) or ``mlflow``."""
+        return registry_kind(self.effective_registry_uri)
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "unset")
@@ -79,7 +102,36 @@ class Settings:
             value = getattr(self, spec.name.replace("-", "_"))
             shown = redact(str(value)) if value is not None else None
             rows.append({"name": spec.name, "value": shown, "source": self.source(spec.name)})
+            if spec.name == "registry-uri" and value is None:
+                rows[-1]["value"] = redact(self.effective_registry_uri)
+                rows[-1]["source"] = f"derived: {self.registry_reason}"
         return rows
+
+
+def _scheme(uri: str) -> str:
+    return uri.split(":", 1)[0].lower() if ":" in uri else uri.lower()
+
+
+def is_databricks_uri(uri: str | None) -> bool:
+    """``databricks``, ``databricks://PROFILE``, ``databricks-uc`` and ``databricks-uc://...``."""
+    return bool(uri) and _scheme(uri or "") in ("databricks", "databricks-uc")
+
+
+def derived_registry_uri(tracking_uri: str) -> str:
+    """MLflow's own default since 3.0: Unity Catalog for a Databricks tracking URI (same
+    profile), the tracking URI for everything else."""
+    if _scheme(tracking_uri) == "databricks":
+        return "databricks-uc" + tracking_uri[len("databricks") :]
+    return tracking_uri
+
+
+def registry_kind(registry_uri: str) -> str:
+    scheme = _scheme(registry_uri)
+    if scheme == "databricks-uc":
+        return "unity-catalog"
+    if scheme == "databricks":
+        return "workspace"
+    return "mlflow"
 
 
 def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:

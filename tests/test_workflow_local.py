@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lamp_cli.errors import Conflict, InvalidInput, NotFound
-from lamp_cli.services import experiments, registry, runs
+from lamp_cli.services import experiments, projects, registry, runs, versions
 from lamp_cli.services.client import Backend, connect
 from lamp_cli.settings import resolve
 from lamp_cli.specs import load_pair
@@ -51,23 +51,23 @@ def test_log_specs_then_register(backend: Backend, pair) -> None:
     run = logged.run
     assert logged.created_run and not logged.unchanged
     assert run.status == "FINISHED"
-    assert set(run.artifacts) == {f"lamp/{name}" for name in runs.SPEC_FILES}
+    assert set(run.artifacts) == {f"lamp/{name}" for name in (*runs.SPEC_FILES, "MLmodel")}
     assert run.tags[runs.TAG_MODEL_SHA] == pair.model.sha256
     assert run.tags[runs.TAG_ENDPOINT_SHA] == pair.endpoint.sha256
     assert run.tags[runs.TAG_IMAGE].startswith(pair.model.document.spec.image.repository)
 
-    registry.create_project(backend, "proj")
+    projects.create_project(backend, "proj")
     result = registry.register(backend, run.run_id, "proj", aliases=["staging"])
     version = result.version
     assert result.created and version.version == 1 and version.status == "READY"
     assert version.source == f"runs:/{run.run_id}/lamp"
     assert version.run_id == run.run_id
     assert version.aliases == ["staging"]
-    assert version.tags[runs.TAG_MODEL_SHA] == pair.model.sha256
+    assert version.tags["lamp_spec_model_sha256"] == pair.model.sha256
 
     again = registry.register(backend, run.run_id, "proj")
     assert not again.created and again.version.version == 1
-    assert [v.version for v in registry.list_versions(backend, "proj")] == [1]
+    assert [v.version for v in versions.list_versions(backend, "proj")] == [1]
 
 
 def test_logging_the_same_specs_again_writes_nothing(backend: Backend, pair) -> None:
@@ -97,7 +97,7 @@ def test_upload_failure_marks_the_run_failed(backend: Backend, pair, isolated_en
     found = backend.client.search_runs([exp.experiment_id])
     assert [r.info.status for r in found] == ["FAILED"]
     assert runs.TAG_MODEL_SHA not in found[0].data.tags
-    registry.create_project(backend, "proj")
+    projects.create_project(backend, "proj")
     with pytest.raises(NotFound, match="no complete lamp specs"):
         registry.register(backend, found[0].info.run_id, "proj")
 
@@ -105,7 +105,7 @@ def test_upload_failure_marks_the_run_failed(backend: Backend, pair, isolated_en
 def test_register_refuses_runs_without_specs_and_missing_projects(backend: Backend, pair) -> None:
     experiments.create(backend, "exp")
     bare = runs.create(backend, "exp")
-    registry.create_project(backend, "proj")
+    projects.create_project(backend, "proj")
     with pytest.raises(NotFound, match="no complete lamp specs"):
         registry.register(backend, bare.run_id, "proj")
     with pytest.raises(NotFound):
@@ -114,41 +114,41 @@ def test_register_refuses_runs_without_specs_and_missing_projects(backend: Backe
     with pytest.raises(NotFound) as info:
         registry.register(backend, logged.run_id, "no-such-project")
     assert "lamp project create no-such-project" in (info.value.hint or "")
-    assert registry.list_versions(backend, "proj") == []
+    assert versions.list_versions(backend, "proj") == []
 
 
 def test_invalid_alias_is_refused_before_anything_is_written(backend: Backend, pair) -> None:
     experiments.create(backend, "exp")
     run = runs.log_specs(backend, pair, experiment="exp").run
-    registry.create_project(backend, "proj")
+    projects.create_project(backend, "proj")
     with pytest.raises(InvalidInput):
         registry.register(backend, run.run_id, "proj", aliases=["latest"])
-    assert registry.list_versions(backend, "proj") == []
+    assert versions.list_versions(backend, "proj") == []
 
 
 def test_alias_moves_forward_but_never_back(backend: Backend, pair, specs) -> None:
     experiments.create(backend, "exp")
-    registry.create_project(backend, "proj")
+    projects.create_project(backend, "proj")
     first = runs.log_specs(backend, pair, experiment="exp").run
     second = runs.log_specs(backend, pair, experiment="exp").run
     v1 = registry.register(backend, first.run_id, "proj", aliases=["prod"]).version
     result = registry.register(backend, second.run_id, "proj", aliases=["prod"])
     assert result.moved_aliases == {"prod": v1.version}
-    assert registry.get_version(backend, "proj", "@prod").version == 2
+    assert versions.get_version(backend, "proj", "@prod").version == 2
     with pytest.raises(Conflict, match="roll back"):
         registry.register(backend, first.run_id, "proj", aliases=["prod"])
-    assert registry.get_version(backend, "proj", "@prod").version == 2
+    assert versions.get_version(backend, "proj", "@prod").version == 2
 
 
 def test_project_create_exist_ok(backend: Backend) -> None:
-    _, created = registry.create_project(backend, "proj", description="d")
+    _, created = projects.create_project(backend, "proj", description="d")
     assert created
     with pytest.raises(Conflict):
-        registry.create_project(backend, "proj")
-    record, created = registry.create_project(backend, "proj", exist_ok=True)
+        projects.create_project(backend, "proj")
+    record, created = projects.create_project(backend, "proj", exist_ok=True)
     assert not created and record.description == "d"
     with pytest.raises(InvalidInput):
-        registry.create_project(backend, "bad/name")
+        projects.create_project(backend, "bad/name")
 
 
 def test_human_tables_print_values_verbatim(lamp, isolated_env: Path) -> None:
@@ -156,3 +156,49 @@ def test_human_tables_print_values_verbatim(lamp, isolated_env: Path) -> None:
     result = lamp("experiment", "create", "exp", "--tag", "note=[bold]x[/bold] [link]")
     assert result.exit_code == 0, result.stderr
     assert "note=[bold]x[/bold] [link]" in result.stdout
+
+
+def test_lamp_dir_is_an_mlflow_model_with_a_full_signature(
+    backend: Backend, pair, tmp_path
+) -> None:
+    """What Unity Catalog checks before it registers: an MLmodel with inputs and outputs."""
+    import mlflow.artifacts
+    from mlflow.models import Model
+
+    experiments.create(backend, "exp")
+    run = runs.log_specs(backend, pair, experiment="exp").run
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run.run_id, artifact_path="lamp", dst_path=str(tmp_path), tracking_uri=None
+    )
+    model = Model.load(local)
+    assert model.run_id == run.run_id
+    assert model.signature is not None
+    assert [c.name for c in model.signature.inputs.inputs] == ["route", "method", "body"]
+    assert [c.name for c in model.signature.outputs.inputs] == ["status", "body"]
+    flavor = model.flavors["lamp"]
+    assert flavor["model_spec"] == runs.MODEL_FILE and flavor["endpoint_spec"] == runs.ENDPOINT_FILE
+    assert [r["path"] for r in flavor["routes"]] == [
+        r.path for r in pair.model.document.spec.routes
+    ]
+    # The specs beside it are the logged bytes.
+    assert (Path(local) / runs.MODEL_FILE).read_text() == pair.model.text
+
+
+def test_runs_logged_before_mlmodel_still_register_here(backend: Backend, pair, tmp_path) -> None:
+    """A run of an earlier lamp (three files, no MLmodel) registers on a registry without UC."""
+    import json
+
+    exp, _ = experiments.create(backend, "old")
+    run = backend.client.create_run(exp.experiment_id)
+    folder = tmp_path / "lamp"
+    folder.mkdir()
+    (folder / runs.MODEL_FILE).write_text(pair.model.text)
+    (folder / runs.ENDPOINT_FILE).write_text(pair.endpoint.text)
+    (folder / runs.MANIFEST_FILE).write_text(json.dumps(runs.manifest(pair)))
+    backend.client.log_artifacts(run.info.run_id, str(folder), "lamp")
+    for key, value in runs.spec_tags(pair).items():
+        backend.client.set_tag(run.info.run_id, key, value)
+    backend.client.set_terminated(run.info.run_id, "FINISHED")
+    projects.create_project(backend, "legacy")
+    version = registry.register(backend, run.info.run_id, "legacy").version
+    assert version.status == "READY" and version.source == f"runs:/{run.info.run_id}/lamp"

@@ -16,7 +16,7 @@ from lamp_cli.commands._common import (
     state,
 )
 from lamp_cli.output import key_value_table
-from lamp_cli.services import registry
+from lamp_cli.services import projects
 from lamp_cli.services.records import ProjectRecord
 
 app = typer.Typer(help="Projects: one registered model per LAMP project id.", no_args_is_help=True)
@@ -55,11 +55,11 @@ def create(
     """
     tags = parse_tags(tag)
     out = state(ctx).out
-    record, created = registry.create_project(
+    record, created = projects.create_project(
         backend(ctx), project, exist_ok=exist_ok, description=description, tags=tags
     )
     if not created:
-        out.notice(f"project '{project}' already exists")
+        out.notice(f"project '{record.project}' already exists")
     out.emit({**record.to_dict(), "created": created}, human=_render(record), quiet=record.project)
 
 
@@ -71,5 +71,5 @@ def show(ctx: typer.Context, project: ProjectArgument) -> None:
 
         lamp project show fraud-detector-prj
     """
-    record = registry.get_project(backend(ctx), project)
+    record = projects.get_project(backend(ctx), project)
     state(ctx).out.emit(record.to_dict(), human=_render(record), quiet=record.project)

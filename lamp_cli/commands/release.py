@@ -21,6 +21,7 @@ from lamp_cli.commands._common import (
 )
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
+from lamp_cli.settings import is_databricks_uri
 
 
 def release(
@@ -90,7 +91,7 @@ def release(
 
         VERSION=$(lamp -o quiet release --image "$REGISTRY/fraud-detector:$TAG")
     """
-    from lamp_cli.services import provenance
+    from lamp_cli.services import databricks, provenance
     from lamp_cli.services import release as releases
     from lamp_cli.specs import load_pair
 
@@ -103,7 +104,9 @@ def release(
     experiment = experiment or settings.experiment
     if not experiment:
         experiment = project
-        out.notice(f"no experiment configured; using the project id '{project}' as its name")
+        if is_databricks_uri(settings.tracking_uri):
+            experiment = databricks.default_experiment(project)
+        out.notice(f"no experiment configured; using '{experiment}'")
     origin = provenance.collect(settings.cwd)
     key = release_key or origin.release_key
     if not key:
@@ -131,6 +134,7 @@ def release(
     for name, newer in result.kept_aliases.items():
         out.warn(f"alias @{name} stays on the newer version {newer}")
 
+    project = result.version.project  # on Unity Catalog, the three-level name
     image_ref = result.run.tags.get("lamp.image", "")
     data: dict[str, Any] = {
         "run_id": result.run.run_id,

@@ -17,7 +17,8 @@ from lamp_cli.commands.spec import (
 )
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
-from lamp_cli.services import registry
+from lamp_cli.services import registry, versions
+from lamp_cli.services.names import read_version_tag
 from lamp_cli.services.records import VersionRecord
 
 app = typer.Typer(help="List and show the model versions of a project.", no_args_is_help=True)
@@ -103,6 +104,7 @@ def register(
         provenance=origin,
     )
     version = result.version
+    project = version.project  # on Unity Catalog, the three-level name
     if not result.created:
         out.notice(f"run {run_id} already is version {version.version} of '{project}'")
     for name, previous in result.moved_aliases.items():
@@ -112,7 +114,7 @@ def register(
         "run_id": run_id,
         "project": project,
         "model_version": str(version.version),
-        "image": version.tags.get("lamp.image", ""),
+        "image": read_version_tag(version.tags, "lamp.image") or "",
         "created": str(result.created).lower(),
     }
     gha.publish(f"lamp register: {project} version {version.version}", outputs)
@@ -127,17 +129,24 @@ def list_(ctx: typer.Context, project: ProjectArgument) -> None:
 
         lamp version list fraud-detector-prj
     """
-    versions = registry.list_versions(backend(ctx), project)
+    found = versions.list_versions(backend(ctx), project)
 
     def render(console: Console) -> None:
         rows = [
-            (v.version, v.status, v.aliases, v.run_id, v.tags.get("lamp.image"), v.created_at)
-            for v in versions
+            (
+                v.version,
+                v.status,
+                v.aliases,
+                v.run_id,
+                read_version_tag(v.tags, "lamp.image"),
+                v.created_at,
+            )
+            for v in found
         ]
         console.print(list_table(["VERSION", "STATUS", "ALIASES", "RUN", "IMAGE", "CREATED"], rows))
 
     state(ctx).out.emit(
-        [v.to_dict() for v in versions], human=render, quiet=[str(v.version) for v in versions]
+        [v.to_dict() for v in found], human=render, quiet=[str(v.version) for v in found]
     )
 
 
@@ -151,7 +160,7 @@ def show(ctx: typer.Context, project: ProjectArgument, version: VersionArgument)
 
         lamp version show fraud-detector-prj @production
     """
-    record = registry.get_version(backend(ctx), project, _ref(version))
+    record = versions.get_version(backend(ctx), project, _ref(version))
     state(ctx).out.emit(record.to_dict(), human=render_version(record), quiet=str(record.version))
 
 
@@ -170,7 +179,7 @@ def spec(
 
         lamp version spec fraud-detector-prj @production --kind endpoint
     """
-    record, text = registry.read_spec(backend(ctx), project, _ref(version), kind.value)
+    record, text = versions.read_spec(backend(ctx), project, _ref(version), kind.value)
     out = state(ctx).out
     if out.mode.value == "json":
         import yaml
@@ -206,7 +215,7 @@ def render(
 
         lamp -o json version render fraud-detector-prj 3 --format values
     """
-    _, pair = registry.read_pair(backend(ctx), project, _ref(version))
+    _, pair = versions.read_pair(backend(ctx), project, _ref(version))
     emit_render(state(ctx).out, pair, format_, chart_schema)
 
 

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lamp_cli.errors import LampError, Subject, redact, translate_backend_error
-from lamp_cli.settings import Settings
+from lamp_cli.errors import LampError, NotFound, Subject, redact, translate_backend_error
+from lamp_cli.services import databricks as databricks_service
+from lamp_cli.settings import Settings, is_databricks_uri
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -37,10 +38,18 @@ HTTP_DEFAULTS = {
 }
 _QUIET_DEFAULTS = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-    # Skips the Databricks SDK's host-metadata probe; lamp talks REST only.
-    "MLFLOW_ENABLE_DB_SDK": "false",
 }
-_NOISY_LOGGERS = ("mlflow", "alembic", "urllib3", "botocore", "sqlalchemy", "databricks")
+_NOISY_LOGGERS = (
+    "mlflow",
+    "alembic",
+    "urllib3",
+    "botocore",
+    "sqlalchemy",
+    "databricks",
+    "databricks.sdk",
+    "azure",
+    "google",
+)
 
 
 @dataclass
@@ -51,6 +60,15 @@ class Backend:
     tracking_uri: str
     registry_uri: str
     settings: Settings
+
+    @property
+    def registry_kind(self) -> str:
+        """``unity-catalog``, ``workspace`` (Databricks' legacy registry) or ``mlflow``."""
+        return self.settings.registry_kind
+
+    @property
+    def on_databricks(self) -> bool:
+        return is_databricks_uri(self.settings.tracking_uri)
 
     def call(self, subject: Subject, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one MLflow call with its prints kept off stdout and its errors translated."""
@@ -83,25 +101,42 @@ class Backend:
         batch = [RunTag(key, value) for key, value in tags.items()]
         self.call(subject, self.client.log_batch, run_id, tags=batch)
 
-    def download_version_file(self, subject: Subject, project: str, version: int, name: str) -> str:
-        """The text of one file of a model version, read through ``models:/`` like the operator."""
+    def download_version_files(
+        self, subject: Subject, name: str, version: int, files: Sequence[str]
+    ) -> dict[str, str]:
+        """The text of files of a model version, read through ``models:/`` like the operator."""
         import tempfile
         from pathlib import Path
 
-        from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+        import mlflow.artifacts
 
-        def read() -> str:
-            repo = ModelsArtifactRepository(f"models:/{project}/{version}")
+        def read() -> dict[str, str]:
             with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
-                local = repo.download_artifacts(name, dst_path=tmp)
-                return Path(local).read_text(encoding="utf-8")
+                if len(files) == 1:
+                    local = mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"models:/{name}/{version}/{files[0]}", dst_path=tmp
+                    )
+                    return {files[0]: Path(local).read_text(encoding="utf-8")}
+                root = Path(
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+                    )
+                )
+                missing = [f for f in files if not (root / f).is_file()]
+                if missing:
+                    raise NotFound(f"{subject.what}: no {', '.join(missing)}")
+                return {f: (root / f).read_text(encoding="utf-8") for f in files}
 
         return self.call(subject, read)
 
 
-def prepare_environment() -> None:
+def prepare_environment(settings: Settings | None = None) -> None:
     """Set lamp's defaults for MLflow's environment variables before mlflow is imported."""
-    for name, value in {**HTTP_DEFAULTS, **_QUIET_DEFAULTS}.items():
+    databricks = settings is not None and (
+        is_databricks_uri(settings.tracking_uri) or is_databricks_uri(settings.registry_uri)
+    )
+    http = databricks_service.HTTP_DEFAULTS if databricks else HTTP_DEFAULTS
+    for name, value in {**http, **_QUIET_DEFAULTS}.items():
         os.environ.setdefault(name, value)
     if os.environ.get("LAMP_DEBUG", "") in ("", "0", "false"):
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
@@ -119,7 +154,10 @@ def quiet_loggers() -> None:
 def connect(settings: Settings, announce: Callable[[str], None] | None = None) -> Backend:
     """An MLflow client for ``settings``; imports mlflow on first use."""
     tracking_uri = settings.tracking_uri
-    registry_uri = settings.registry_uri or tracking_uri
+    registry_uri = settings.effective_registry_uri
+    databricks = is_databricks_uri(tracking_uri) or is_databricks_uri(registry_uri)
+    if databricks:
+        databricks_service.check_client_packages()
     if settings.uses_embedded_default and announce is not None:
         legacy = settings.legacy_file_store()
         announce(
@@ -131,7 +169,7 @@ def connect(settings: Settings, announce: Callable[[str], None] | None = None) -
                 f"a legacy MLflow file store exists at {legacy} and is NOT used; "
                 f"pass --tracking-uri file://{legacy} to use it"
             )
-    prepare_environment()
+    prepare_environment(settings)
     subject = Subject("connecting to MLflow", url=tracking_uri)
     with contextlib.redirect_stdout(sys.stderr):
         try:
@@ -142,6 +180,8 @@ def connect(settings: Settings, announce: Callable[[str], None] | None = None) -
             mlflow.set_tracking_uri(absolute_sqlite_uri(tracking_uri, settings))
             mlflow.set_registry_uri(absolute_sqlite_uri(registry_uri, settings))
             quiet_loggers()  # mlflow sets its own logger levels on import
+            if databricks:
+                databricks_service.share_one_configuration()
             client = MlflowClient(
                 tracking_uri=absolute_sqlite_uri(tracking_uri, settings),
                 registry_uri=absolute_sqlite_uri(registry_uri, settings),

@@ -103,7 +103,8 @@ def _check_registry(backend: Backend | None) -> Check:
         )
     except LampError as err:
         return _failed("registry", err)
-    return Check("registry", OK, f"{backend.registry_uri} answers; projects readable")
+    reason = backend.settings.registry_reason
+    return Check("registry", OK, f"{backend.registry_uri} ({reason}) answers; projects readable")
 
 
 def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
@@ -128,10 +129,10 @@ def _check_project(backend: Backend | None, settings: Settings) -> Check:
         return Check("project", SKIPPED, "no project configured (LAMP_PROJECT_ID)")
     if backend is None:
         return Check("project", SKIPPED, "the tracking check failed")
-    from lamp_cli.services import registry
+    from lamp_cli.services import projects
 
     try:
-        project = registry.get_project(backend, settings.project)
+        project = projects.get_project(backend, settings.project)
     except LampError as err:
         return _failed("project", err)
     return Check("project", OK, f"'{project.project}' exists")

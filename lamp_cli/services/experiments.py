@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
+from lamp_cli.services import databricks
 from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.records import ExperimentRecord
 
@@ -19,12 +20,15 @@ def _subject(name: str) -> Subject:
     )
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, backend: Backend | None = None) -> str:
+    """``name`` stripped; refused when empty, too long, or (on Databricks) not a workspace path."""
     name = name.strip()
     if not name:
         raise InvalidInput("experiment name must not be empty")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"experiment name is longer than {MAX_NAME} characters")
+    if backend is not None and backend.on_databricks:
+        databricks.check_experiment_name(name)
     return name
 
 
@@ -47,10 +51,7 @@ def create(
     With ``exist_ok`` a live experiment of that name is returned as it is. A deleted one is a
     conflict either way: MLflow keeps the name reserved until it is restored or purged.
     """
-    name = check_name(name)
-    existing = find(backend, name)
-    if existing is not None:
-        return _existing(existing, exist_ok), False
+    name = check_name(name, backend)
     subject = _subject(name)
     try:
         experiment_id = backend.call(
@@ -61,12 +62,13 @@ def create(
             tags=dict(tags or {}),
         )
     except Conflict:
-        # Lost a race with another creator: the experiment exists now.
-        raced = find(backend, name)
-        if raced is None:
+        # It exists already (or a racing creator was first): say how, or return it.
+        existing = find(backend, name)
+        if existing is None:
             raise
-        return _existing(raced, exist_ok), False
-    return get(backend, experiment_id), True
+        return _existing(existing, exist_ok), False
+    raw = backend.call(subject, backend.client.get_experiment, experiment_id)
+    return ExperimentRecord.from_mlflow(raw), True
 
 
 def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:
@@ -86,6 +88,7 @@ def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:
 
 def get(backend: Backend, name_or_id: str) -> ExperimentRecord:
     """A live experiment by name, else by id."""
+    name_or_id = check_name(name_or_id, backend)
     exp = find(backend, name_or_id)
     if exp is None and name_or_id.isdigit():
         subject = Subject(f"experiment with id {name_or_id}")

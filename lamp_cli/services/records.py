@@ -10,6 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+def _listed(value: Any) -> Any:
+    """A collection field of an MLflow entity, or None where the entity does not carry it
+    (Unity Catalog's search results turn ``tags`` and ``aliases`` into methods that raise)."""
+    return None if callable(value) else value
+
+
 def iso_time(millis: int | None) -> str | None:
     if not millis:
         return None
@@ -120,8 +126,8 @@ class VersionRecord:
             run_id=mv.run_id or None,
             source=mv.source,
             status=mv.status,
-            aliases=sorted(getattr(mv, "aliases", None) or []),
-            tags=dict(mv.tags or {}),
+            aliases=sorted(_listed(getattr(mv, "aliases", None)) or []),
+            tags=dict(_listed(getattr(mv, "tags", None)) or {}),
             created_at=iso_time(mv.creation_timestamp),
             description=mv.description or None,
         )

@@ -1,37 +1,30 @@
-"""The model registry in the platform's words: projects (registered models) and their versions.
+"""Registration: a run's specs become a model version of a project, exactly once.
 
-A version's source is ``runs:/<run_id>/lamp``, so ``models:/<project>/<version>`` downloads exactly
-the two specs and ``lamp.json``. Registration is idempotent per (project, run), also under races.
+A version's source is ``runs:/<run_id>/lamp``, a model directory (``MLmodel`` beside the two specs
+and ``lamp.json``) that every registry accepts, Unity Catalog included. Registration is
+idempotent per (project, run), also under races. The run's ``lamp.*`` tags are copied to the
+version under the keys of :mod:`lamp_cli.services.names` (valid on Unity Catalog).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from lamp_cli.errors import (
     BackendUnavailable,
     Conflict,
-    InvalidInput,
     LampError,
     NotFound,
-    SpecInvalid,
     Subject,
     UnexpectedError,
 )
-from lamp_cli.services import runs
+from lamp_cli.services import names, projects, runs, versions
 from lamp_cli.services.client import Backend
-from lamp_cli.services.records import ProjectRecord, VersionRecord
+from lamp_cli.services.records import VersionRecord
 
-if TYPE_CHECKING:
-    from lamp_cli.specs import SpecPair
-
-PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 COPIED_TAG_PREFIXES = ("lamp.",)
 #: Bookkeeping of a run that says nothing about the version made from it.
 NOT_COPIED_TAGS = frozenset(
@@ -45,113 +38,6 @@ NOT_COPIED_TAGS = frozenset(
 POLL_SECONDS = 0.5
 ALIAS_ATTEMPTS = 3
 CREATE_ATTEMPTS = 3
-
-
-def check_project(project: str) -> str:
-    if not PROJECT_RE.match(project or ""):
-        raise InvalidInput(
-            f"invalid project id '{project}': use letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return project
-
-
-def check_alias(alias: str) -> str:
-    alias = alias.lstrip("@")
-    if not ALIAS_RE.match(alias) or alias.lower() == "latest" or re.match(r"^v\d+$", alias):
-        raise InvalidInput(
-            f"invalid alias '{alias}': use letters, digits, '_' or '-'; "
-            "'latest' and 'v<number>' are reserved by MLflow"
-        )
-    return alias
-
-
-def _project_subject(project: str) -> Subject:
-    return Subject(
-        f"project '{project}'",
-        hint_not_found=f"the platform creates projects; locally: lamp project create {project}",
-        hint_conflict=f"pass --exist-ok to reuse it: lamp project create {project} --exist-ok",
-    )
-
-
-def get_project(backend: Backend, project: str) -> ProjectRecord:
-    check_project(project)
-    subject = _project_subject(project)
-    model = backend.call(subject, backend.client.get_registered_model, project)
-    return ProjectRecord.from_mlflow(model)
-
-
-def create_project(
-    backend: Backend,
-    project: str,
-    *,
-    exist_ok: bool = False,
-    description: str | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> tuple[ProjectRecord, bool]:
-    """Create the registered model named ``project``; return it and whether it was created."""
-    check_project(project)
-    subject = _project_subject(project)
-    try:
-        model = backend.call(
-            subject,
-            backend.client.create_registered_model,
-            project,
-            tags=dict(tags or {}),
-            description=description,
-        )
-    except Conflict:
-        if not exist_ok:
-            raise
-        return get_project(backend, project), False
-    return ProjectRecord.from_mlflow(model), True
-
-
-def list_versions(backend: Backend, project: str) -> list[VersionRecord]:
-    """Every version of ``project``, newest first, with its aliases."""
-    aliases = get_project(backend, project).aliases
-    versions = sorted(_search(backend, project), key=lambda v: v.version, reverse=True)
-    # search_model_versions leaves aliases out; the registered model knows them.
-    for version in versions:
-        version.aliases = sorted(a for a, v in aliases.items() if v == str(version.version))
-    return versions
-
-
-def _search(backend: Backend, project: str, run_id: str | None = None) -> list[VersionRecord]:
-    query = f"name = '{_quote(project)}'"
-    if run_id:
-        query += f" and run_id = '{_quote(run_id)}'"
-    subject = Subject(f"versions of project '{project}'")
-    found = backend.search_all(subject, backend.client.search_model_versions, query)
-    return [VersionRecord.from_mlflow(mv) for mv in found]
-
-
-def _quote(value: str) -> str:
-    return value.replace("'", "\\'")
-
-
-def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
-    """A version by number, or by alias when ``ref`` starts with ``@``."""
-    check_project(project)
-    client = backend.client
-    if ref.startswith("@"):
-        alias = ref[1:]
-        subject = Subject(
-            f"alias '@{alias}' of project '{project}'",
-            hint_not_found=f"list versions with: lamp version list {project}",
-        )
-        get_project(backend, project)
-        mv = backend.call(subject, client.get_model_version_by_alias, project, alias)
-    else:
-        if not ref.isdigit():
-            raise InvalidInput(f"'{ref}' is neither a version number nor an @alias")
-        subject = Subject(
-            f"version {ref} of project '{project}'",
-            hint_not_found=f"list versions with: lamp version list {project}",
-        )
-        get_project(backend, project)
-        mv = backend.call(subject, client.get_model_version, project, ref)
-    return VersionRecord.from_mlflow(mv)
 
 
 @dataclass
@@ -182,40 +68,49 @@ def register(
     tags; ``provenance`` (where this registration runs) fills in what the run does not record.
     An alias on a newer version is a conflict, or left there with ``keep_newer_aliases``.
     """
-    check_project(project)
-    aliases = [check_alias(a) for a in aliases]
+    name = projects.registered_name(backend, project)
+    aliases = [names.check_alias(a) for a in aliases]
+    names.check_aliases_supported(backend.settings, aliases)
+    names.check_tag_keys(tags or {}, backend.settings, "version")
     run = runs.get(backend, run_id, with_artifacts=True)
-    _check_run_carries_specs(run)
-    get_project(backend, project)
+    _check_run_carries_specs(run, needs_model_dir=backend.registry_kind == "unity-catalog")
+    projects.get_project(backend, name)
 
-    existing = _search(backend, project, run_id)
+    existing = versions.search(backend, name, run_id=run_id)
     created = False
     if existing:
-        version = min(existing, key=lambda v: v.version)
+        # Search results of some registries carry no tags or aliases: read the version whole.
+        first = min(existing, key=lambda v: v.version)
+        version = versions.get_version(backend, name, str(first.version))
     else:
         copied = {
             k: v
             for k, v in run.tags.items()
             if k.startswith(COPIED_TAG_PREFIXES) and k not in NOT_COPIED_TAGS
         }
+        version_tags = names.version_tags({**dict(provenance or {}), **copied})
         version = _create_version(
-            backend,
-            project,
-            run_id,
-            {**dict(provenance or {}), **copied, **dict(tags or {})},
-            description,
+            backend, name, run_id, {**version_tags, **dict(tags or {})}, description
         )
         created = True
     version = _wait_ready(backend, version, wait_timeout, on_wait)
     moved, kept = _set_aliases(backend, version, aliases, keep_newer=keep_newer_aliases)
-    if aliases:
-        version = get_version(backend, project, str(version.version))
+    pointed = [a for a in aliases if a not in kept]
+    version.aliases = sorted(set(version.aliases) | set(pointed))
     return Registration(version=version, created=created, moved_aliases=moved, kept_aliases=kept)
 
 
-def _check_run_carries_specs(run: runs.RunRecord) -> None:
+def _check_run_carries_specs(run: runs.RunRecord, *, needs_model_dir: bool) -> None:
     expected = {f"{runs.ARTIFACT_DIR}/{name}" for name in runs.SPEC_FILES}
     missing = sorted(expected - set(run.artifacts))
+    model_file = f"{runs.ARTIFACT_DIR}/{runs.MLMODEL_FILE}"
+    if needs_model_dir and not missing and model_file not in run.artifacts:
+        raise NotFound(
+            f"run {run.run_id} has no {model_file}, which Unity Catalog needs: it was logged by "
+            "a lamp release older than 0.2",
+            hint="log the specs again to a new run: lamp run log-spec --experiment ... "
+            "--model-spec ... --endpoint-spec ...",
+        )
     tags_missing = [t for t in (runs.TAG_MODEL_SHA, runs.TAG_ENDPOINT_SHA) if t not in run.tags]
     if missing or tags_missing:
         what = ", ".join(missing + tags_missing)
@@ -258,7 +153,7 @@ def _create_version(
         except (Conflict, UnexpectedError):
             # Under a burst of registrations the store can give up allocating the next version
             # number; a racer registering this same run may have succeeded meanwhile.
-            same_run = _search(backend, project, run_id)
+            same_run = versions.search(backend, project, run_id=run_id)
             if same_run:
                 return min(same_run, key=lambda v: v.version)
             if attempt == CREATE_ATTEMPTS - 1:
@@ -267,7 +162,7 @@ def _create_version(
     mine = VersionRecord.from_mlflow(mv)
     # Racing registrations of one run (or an HTTP retry of the create) can leave more than one
     # version; all racers agree on the lowest, and each removes its own extra version.
-    same_run = _search(backend, project, run_id)
+    same_run = versions.search(backend, project, run_id=run_id)
     winner = min(same_run, key=lambda v: v.version) if same_run else mine
     if winner.version != mine.version:
         # A racer that may not delete versions leaves its duplicate behind but still reports
@@ -359,54 +254,3 @@ def _set_aliases(
                 moved[alias] = current_version
             break
     return moved, kept
-
-
-def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
-    """The spec text of a version exactly as the operator reads it through ``models:/``."""
-    version = get_version(backend, project, ref)
-    name = runs.MODEL_FILE if kind == "model" else runs.ENDPOINT_FILE
-    return version, _read_file(backend, version, name)
-
-
-_NOT_BY_LAMP = "this version was not registered by lamp, or its artifacts were removed"
-
-
-def _read_file(backend: Backend, version: VersionRecord, name: str) -> str:
-    project = version.project
-    subject = Subject(
-        f"{name} of version {version.version} of project '{project}'",
-        hint_not_found=_NOT_BY_LAMP,
-    )
-    try:
-        return backend.download_version_file(subject, project, version.version, name)
-    except NotFound:
-        # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
-        # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
-        if version.run_id:
-            listed = runs.spec_artifacts(backend, version.run_id)
-            if f"{runs.ARTIFACT_DIR}/{name}" not in listed:
-                raise NotFound(
-                    f"{name} of version {version.version} of project '{project}' not found: "
-                    f"run {version.run_id} has no {runs.ARTIFACT_DIR}/{name}",
-                    hint=_NOT_BY_LAMP,
-                ) from None
-        raise
-
-
-def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
-    """Both specs of a version as the operator reads them, validated again, as one pair."""
-    from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
-    from lamp_cli.specs.pair import check_pair
-
-    version = get_version(backend, project, ref)
-    model_text = _read_file(backend, version, runs.MODEL_FILE)
-    endpoint_text = _read_file(backend, version, runs.ENDPOINT_FILE)
-    uri = f"models:/{project}/{version.version}"
-    model = load_spec_text(model_text, name=f"{uri}/{runs.MODEL_FILE}", expected_kind=MODEL_KIND)
-    endpoint = load_spec_text(
-        endpoint_text, name=f"{uri}/{runs.ENDPOINT_FILE}", expected_kind=ENDPOINT_KIND
-    )
-    problems = check_pair(model, endpoint)
-    if problems:
-        raise SpecInvalid(problems)
-    return version, SpecPair(model=model, endpoint=endpoint)

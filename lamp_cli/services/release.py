@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lamp_cli.errors import Conflict, InvalidInput, LampError, Subject
-from lamp_cli.services import ecr, experiments, registry, runs
+from lamp_cli.services import ecr, experiments, names, projects, registry, runs
 from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.provenance import TAG_RELEASE_KEY
 from lamp_cli.services.records import ExperimentRecord, RunRecord, VersionRecord
@@ -135,11 +135,12 @@ def release(
     still set). Same key and other specs: a conflict, unless ``new_release``.
     """
     say = notice or (lambda _msg: None)
-    registry.check_project(project)
-    aliases = [registry.check_alias(a) for a in aliases]
+    project = projects.registered_name(backend, project)
+    aliases = [names.check_alias(a) for a in aliases]
+    names.check_aliases_supported(backend.settings, aliases)
     if not release_key.strip():
         raise InvalidInput("the release key is empty")
-    registry.get_project(backend, project)
+    projects.get_project(backend, project)
     exp, _ = experiments.create(backend, experiment, exist_ok=True)
     specs = f"{pair.model.sha256}:{pair.endpoint.sha256}"
 

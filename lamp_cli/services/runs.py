@@ -23,7 +23,22 @@ ARTIFACT_DIR = "lamp"
 MODEL_FILE = "serving-model-spec.yaml"
 ENDPOINT_FILE = "serving-endpoint-spec.yaml"
 MANIFEST_FILE = "lamp.json"
+MLMODEL_FILE = "MLmodel"
 SPEC_FILES = (MODEL_FILE, ENDPOINT_FILE, MANIFEST_FILE)
+FLAVOR = "lamp"
+
+#: The signature of the model directory: an HTTP exchange with one of the model spec's routes.
+#: Unity Catalog registers only models whose signature has inputs and outputs; the specs say
+#: which routes exist but not their payloads, so the request and the response are JSON text.
+SIGNATURE_INPUTS = [
+    {"type": "string", "name": "route", "required": True},
+    {"type": "string", "name": "method", "required": True},
+    {"type": "string", "name": "body", "required": False},
+]
+SIGNATURE_OUTPUTS = [
+    {"type": "long", "name": "status", "required": True},
+    {"type": "string", "name": "body", "required": False},
+]
 
 TAG_MODEL_SHA = "lamp.spec.model.sha256"
 TAG_ENDPOINT_SHA = "lamp.spec.endpoint.sha256"
@@ -92,6 +107,51 @@ def manifest(pair: SpecPair) -> dict[str, Any]:
             "endpoint": {"file": ENDPOINT_FILE, "sha256": pair.endpoint.sha256},
         },
     }
+
+
+def mlmodel(pair: SpecPair, run_id: str) -> str:
+    """The ``MLmodel`` file that makes ``lamp/`` an MLflow model directory.
+
+    Written as MLflow's ``Model.to_yaml`` does, without importing MLflow's model code (which
+    needs numpy): a ``lamp`` flavor naming both spec files, and the signature.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    import yaml
+
+    from lamp_cli.specs import API_VERSION
+
+    spec = pair.model.document.spec
+    routes = [
+        {"name": r.name, "path": r.path, "methods": [str(m) for m in r.methods]}
+        for r in spec.routes
+    ]
+    document = {
+        "artifact_path": ARTIFACT_DIR,
+        "flavors": {
+            FLAVOR: {
+                "lamp_version": __version__,
+                "api_version": API_VERSION,
+                "model_spec": MODEL_FILE,
+                "endpoint_spec": ENDPOINT_FILE,
+                "manifest": MANIFEST_FILE,
+                "image": image_ref(pair),
+                "protocol": str(getattr(spec.server.protocol, "value", spec.server.protocol)),
+                "port": spec.server.port,
+                "routes": routes,
+            }
+        },
+        "model_uuid": uuid.uuid4().hex,
+        "run_id": run_id,
+        "signature": {
+            "inputs": json.dumps(SIGNATURE_INPUTS),
+            "outputs": json.dumps(SIGNATURE_OUTPUTS),
+            "params": None,
+        },
+        "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+    }
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
 
 
 def image_ref(pair: SpecPair) -> str:
@@ -170,6 +230,7 @@ def _write(backend: Backend, run_id: str, pair: SpecPair, tags: Mapping[str, str
             (folder / MANIFEST_FILE).write_text(
                 json.dumps(manifest(pair), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
+            (folder / MLMODEL_FILE).write_text(mlmodel(pair, run_id), encoding="utf-8")
             backend.call(subject, client.log_artifacts, run_id, str(folder), ARTIFACT_DIR)
         backend.set_run_tags(subject, run_id, tags)
         backend.call(subject, client.set_terminated, run_id, "FINISHED", int(time.time() * 1000))

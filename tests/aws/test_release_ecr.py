@@ -53,7 +53,7 @@ def test_release_pins_the_digest_of_the_pushed_tag(lamp, specs, names, ecr: Any)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["image"] == f"{REGISTRY}/team/app:v1.2.0@{digest}"
-    assert data["version"]["tags"]["lamp.image"] == data["image"]
+    assert data["version"]["tags"]["lamp_image"] == data["image"]
     text = model_spec_of_version(lamp, names, data["model_version"])
     assert f"repository: {REGISTRY}/team/app\n" in text
     assert "tag: v1.2.0\n" in text and f"digest: {digest}\n" in text

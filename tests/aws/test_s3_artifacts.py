@@ -154,7 +154,7 @@ def test_release_and_read_back_through_s3(lamp, use, s3, mode: str) -> None:
     first = _ok(release())
     run_prefix = f"{mode}/{first['experiment_id']}/{first['run_id']}/artifacts/lamp/"
     assert _keys(s3, run_prefix) == [
-        "lamp.json", "serving-endpoint-spec.yaml", "serving-model-spec.yaml",
+        "MLmodel", "lamp.json", "serving-endpoint-spec.yaml", "serving-model-spec.yaml",
     ]  # fmt: skip
     again = _ok(release())
     assert again["reused"] and again["model_version"] == first["model_version"] == 1

@@ -172,3 +172,82 @@ def test_hostile_values_stay_literal(tmp_path: Path, hostile: str) -> None:
     assert args[args.index("--alias") + 1] == hostile.strip()
     assert not (tmp_path / "pwned").exists()
     assert not Path("pwned").exists()
+
+
+def _install_step() -> dict:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return next(step for step in action["runs"]["steps"] if step.get("name") == "Install lamp")
+
+
+def _install(tmp_path: Path, **env: str) -> tuple[int, str, str]:
+    """Runs the install step with a stand-in Python whose venv's pip prints the requirement."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "-m venv" ]; then\n'
+        '  mkdir -p "$3/bin"\n'
+        '  printf \'#!/bin/sh\\nfor a in "$@"; do last="$a"; done\\necho "$last" >> "%s"\\n\' '
+        f'"{tmp_path}/installed" > "$3/bin/python"\n'
+        "  printf '#!/bin/sh\\necho lamp 0\\n' > \"$3/bin/lamp\"\n"
+        '  chmod +x "$3/bin/python" "$3/bin/lamp"\n'
+        "fi\n"
+    )
+    python.chmod(0o755)
+    script = tmp_path / "install.sh"
+    script.write_text(_install_step()["run"])
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_ACTION_PATH": "/action",
+        "LAMP_PYTHON": str(python),
+        "LAMP_VERSION": "",
+        "LAMP_SOURCE": "",
+        "LAMP_EXTRAS": "auto",
+        "INPUT_TRACKING_URI": "",
+        "INPUT_REGISTRY_URI": "",
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    installed = tmp_path / "installed"
+    requirement = installed.read_text().strip() if installed.exists() else ""
+    return done.returncode, requirement, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "requirement"),
+    [
+        ({}, "/action"),
+        ({"MLFLOW_TRACKING_URI": "databricks"}, "/action[databricks]"),
+        ({"INPUT_TRACKING_URI": "databricks://ci"}, "/action[databricks]"),
+        ({"MLFLOW_REGISTRY_URI": "databricks-uc"}, "/action[databricks]"),
+        ({"MLFLOW_TRACKING_URI": "https://mlflow.example.com"}, "/action"),
+        ({"MLFLOW_TRACKING_URI": "databricks", "LAMP_EXTRAS": "none"}, "/action"),
+        (
+            {"LAMP_EXTRAS": "databricks-azure", "LAMP_VERSION": "0.2.0"},
+            "lamp-cli[databricks-azure]==0.2.0",
+        ),
+        (
+            {"MLFLOW_TRACKING_URI": "databricks", "LAMP_VERSION": "0.2.0"},
+            "lamp-cli[databricks]==0.2.0",
+        ),
+        (
+            {"MLFLOW_TRACKING_URI": "databricks", "LAMP_SOURCE": "lamp-cli==0.2.0"},
+            "lamp-cli==0.2.0",
+        ),
+    ],
+)
+def test_install_takes_the_extras_the_backend_needs(tmp_path: Path, env, requirement) -> None:
+    code, installed, output = _install(tmp_path, **env)
+    assert code == 0, output
+    assert installed == requirement
+
+
+def test_install_refuses_odd_extras(tmp_path: Path) -> None:
+    code, installed, output = _install(tmp_path, LAMP_EXTRAS="databricks; rm -rf /")
+    assert code == 2 and installed == ""
+    assert "::error" in output

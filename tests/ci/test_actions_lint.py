@@ -160,6 +160,7 @@ def test_action_inputs_and_outputs() -> None:
         "working-directory",
         "lamp-version",
         "lamp-source",
+        "extras",
         "python-version",
     }
     assert set(action["inputs"]) == expected

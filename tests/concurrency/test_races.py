@@ -131,14 +131,14 @@ def test_racing_alias_writes_all_succeed(lamp, specs, project, server_env, isola
     racer must still end with the alias on its version and exit 0."""
     import threading
 
-    from lamp_cli.services import registry
+    from lamp_cli.services import registry, versions
     from lamp_cli.services.client import connect
     from lamp_cli.settings import resolve
 
     run_id = logged_run(lamp, specs, project)
     version = lamp.json("register", run_id, project)["version"]
     backend = connect(resolve({}, cwd=isolated_env))
-    record = registry.get_version(backend, project, str(version))
+    record = versions.get_version(backend, project, str(version))
     errors: list[BaseException] = []
 
     def set_alias(alias: str, start: threading.Barrier) -> None:

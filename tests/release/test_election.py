@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lamp_cli.errors import Conflict
-from lamp_cli.services import experiments, registry, runs
+from lamp_cli.services import experiments, projects, runs
 from lamp_cli.services import release as service
 from lamp_cli.services.client import Backend, connect
 from lamp_cli.settings import resolve
@@ -31,7 +31,7 @@ def backend(server_env: str, isolated_env: Path) -> Backend:
 @pytest.fixture
 def setup(backend: Backend, specs, unique: str):
     project = f"elect-{unique}"
-    registry.create_project(backend, project)
+    projects.create_project(backend, project)
     exp, _ = experiments.create(backend, f"elect-{unique}")
     pair = load_pair(*specs)
     return project, exp, pair, f"{pair.model.sha256}:{pair.endpoint.sha256}"

@@ -39,10 +39,10 @@ def test_first_release_then_reruns_return_the_same_run_and_version(release) -> N
     assert first["release_key"] == "v1.0.0"
     assert first["image"].endswith("/fraud-detector:1.4.0")
     tags = first["version"]["tags"]
-    assert tags["lamp.release.key"] == "v1.0.0"
-    assert tags["lamp.spec.model.sha256"] == first["specs"]["model"]
+    assert tags["lamp_release_key"] == "v1.0.0"
+    assert tags["lamp_spec_model_sha256"] == first["specs"]["model"]
     # Bookkeeping of the election stays on the run.
-    assert service.TAG_SPECS not in tags
+    assert service.TAG_SPECS.replace(".", "_") not in tags and service.TAG_SPECS not in tags
 
     for _ in range(2):
         again = release.json("--alias", "candidate")
@@ -143,8 +143,10 @@ def test_in_github_actions(release, actions_env, outputs) -> None:
         "lamp.ci.run_url": "https://github.com/acme/fraud-model/actions/runs/4242",
         "lamp.release.key": "v2.0.0",
     }
-    for tags in (run.data.tags, result["version"]["tags"]):
-        assert {k: tags.get(k) for k in expected} == expected
+    assert {k: run.data.tags.get(k) for k in expected} == expected
+    # On the version under the keys Unity Catalog accepts.
+    on_version = {k.replace(".", "_"): v for k, v in expected.items()}
+    assert {k: result["version"]["tags"].get(k) for k in on_version} == on_version
 
     values = outputs(actions_env["output"])
     assert values == {
@@ -196,7 +198,7 @@ def test_log_spec_and_register_record_provenance(
     assert "lamp.release.key" not in logged["tags"]
 
     version = lamp.json("register", logged["run_id"], release.project)
-    assert version["tags"]["lamp.git.ref"] == "refs/tags/v2.0.0"
+    assert version["tags"]["lamp_git_ref"] == "refs/tags/v2.0.0"
     assert outputs(actions_env["output"]) == {
         "run_id": logged["run_id"],
         "project": release.project,
@@ -215,8 +217,8 @@ def test_register_fills_in_provenance_the_run_lacks(lamp, release, monkeypatch) 
     monkeypatch.setenv("GITHUB_SHA", "f" * 40)
     lamp.json("project", "create", release.project + "-b")
     version = lamp.json("register", run["run_id"], release.project + "-b")
-    assert version["tags"]["lamp.git.commit"] == "f" * 40
-    assert version["tags"]["lamp.spec.model.sha256"] == run["specs"]["model"]
+    assert version["tags"]["lamp_git_commit"] == "f" * 40
+    assert version["tags"]["lamp_spec_model_sha256"] == run["specs"]["model"]
 
 
 def test_human_output_is_a_table(release) -> None:

@@ -1,0 +1,56 @@
+"""Projects: the registered model named after a LAMP project id (on Unity Catalog, its
+three-level name)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lamp_cli.errors import Conflict, Subject
+from lamp_cli.services import names
+from lamp_cli.services.client import Backend
+from lamp_cli.services.records import ProjectRecord
+
+
+def registered_name(backend: Backend, project: str) -> str:
+    """The registered model name of ``project`` in the backend's registry, checked locally."""
+    return names.project_name(project, backend.settings)
+
+
+def subject(name: str) -> Subject:
+    return Subject(
+        f"project '{name}'",
+        hint_not_found=f"the platform creates projects; locally: lamp project create {name}",
+        hint_conflict=f"pass --exist-ok to reuse it: lamp project create {name} --exist-ok",
+    )
+
+
+def get_project(backend: Backend, project: str) -> ProjectRecord:
+    name = registered_name(backend, project)
+    model = backend.call(subject(name), backend.client.get_registered_model, name)
+    return ProjectRecord.from_mlflow(model)
+
+
+def create_project(
+    backend: Backend,
+    project: str,
+    *,
+    exist_ok: bool = False,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> tuple[ProjectRecord, bool]:
+    """Create the registered model of ``project``; return it and whether it was created."""
+    name = registered_name(backend, project)
+    names.check_tag_keys(tags or {}, backend.settings, "project")
+    try:
+        model = backend.call(
+            subject(name),
+            backend.client.create_registered_model,
+            name,
+            tags=dict(tags or {}),
+            description=description,
+        )
+    except Conflict:
+        if not exist_ok:
+            raise
+        return get_project(backend, name), False
+    return ProjectRecord.from_mlflow(model), True

@@ -1,0 +1,126 @@
+"""Reading model versions: list, show, and the specs exactly as the operator reads them.
+
+Searches use one condition (``name = '...'`` or ``run_id = '...'``) and no ``order_by``, the
+only form Unity Catalog accepts, and sort on the client. Unity Catalog's search results carry
+neither tags nor aliases: aliases come from the registered model, tags from ``get``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lamp_cli.errors import InvalidInput, NotFound, SpecInvalid, Subject
+from lamp_cli.services import projects, runs
+from lamp_cli.services.client import Backend
+from lamp_cli.services.records import VersionRecord
+
+if TYPE_CHECKING:
+    from lamp_cli.specs import SpecPair
+
+_NOT_BY_LAMP = "this version was not registered by lamp, or its artifacts were removed"
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "\\'")
+
+
+def search(backend: Backend, name: str, *, run_id: str | None = None) -> list[VersionRecord]:
+    """Versions of the registered model ``name`` (of ``run_id`` only, when given)."""
+    if run_id:
+        query, what = f"run_id = '{_quote(run_id)}'", f"versions of run {run_id}"
+    else:
+        query, what = f"name = '{_quote(name)}'", f"versions of project '{name}'"
+    found = backend.search_all(Subject(what), backend.client.search_model_versions, query)
+    records = [VersionRecord.from_mlflow(mv) for mv in found]
+    # Unity Catalog stores names lower-case; a run may be a version of several projects.
+    return [r for r in records if r.project.lower() == name.lower()]
+
+
+def list_versions(backend: Backend, project: str) -> list[VersionRecord]:
+    """Every version of ``project``, newest first, with its aliases."""
+    record = projects.get_project(backend, project)
+    versions = sorted(search(backend, record.project), key=lambda v: v.version, reverse=True)
+    for version in versions:
+        version.aliases = sorted(a for a, v in record.aliases.items() if v == str(version.version))
+    return versions
+
+
+def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
+    """A version by number, or by alias when ``ref`` starts with ``@``."""
+    name = projects.registered_name(backend, project)
+    client = backend.client
+    if ref.startswith("@"):
+        from lamp_cli.services.names import check_alias, check_aliases_supported
+
+        alias = check_alias(ref[1:])
+        check_aliases_supported(backend.settings, [alias])
+        subject = Subject(
+            f"alias '@{alias}' of project '{name}'",
+            hint_not_found=f"list versions with: lamp version list {name}",
+        )
+        fetch, args = client.get_model_version_by_alias, (name, alias)
+    else:
+        if not ref.isdigit():
+            raise InvalidInput(f"'{ref}' is neither a version number nor an @alias")
+        subject = Subject(
+            f"version {ref} of project '{name}'",
+            hint_not_found=f"list versions with: lamp version list {name}",
+        )
+        fetch, args = client.get_model_version, (name, ref)
+    try:
+        mv = backend.call(subject, fetch, *args)
+    except NotFound:
+        # Say which is missing: the project itself, or only the version.
+        projects.get_project(backend, name)
+        raise
+    return VersionRecord.from_mlflow(mv)
+
+
+def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
+    """The spec text of a version exactly as the operator reads it through ``models:/``."""
+    version = get_version(backend, project, ref)
+    name = runs.MODEL_FILE if kind == "model" else runs.ENDPOINT_FILE
+    return version, _read_files(backend, version, [name])[name]
+
+
+def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
+    """Both specs of a version as the operator reads them, validated again, as one pair."""
+    from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
+    from lamp_cli.specs.pair import check_pair
+
+    version = get_version(backend, project, ref)
+    texts = _read_files(backend, version, [runs.MODEL_FILE, runs.ENDPOINT_FILE])
+    uri = f"models:/{version.project}/{version.version}"
+    model = load_spec_text(
+        texts[runs.MODEL_FILE], name=f"{uri}/{runs.MODEL_FILE}", expected_kind=MODEL_KIND
+    )
+    endpoint = load_spec_text(
+        texts[runs.ENDPOINT_FILE], name=f"{uri}/{runs.ENDPOINT_FILE}", expected_kind=ENDPOINT_KIND
+    )
+    problems = check_pair(model, endpoint)
+    if problems:
+        raise SpecInvalid(problems)
+    return version, SpecPair(model=model, endpoint=endpoint)
+
+
+def _read_files(backend: Backend, version: VersionRecord, files: list[str]) -> dict[str, str]:
+    name = version.project
+    subject = Subject(
+        f"{', '.join(files)} of version {version.version} of project '{name}'",
+        hint_not_found=_NOT_BY_LAMP,
+    )
+    try:
+        return backend.download_version_files(subject, name, version.version, files)
+    except NotFound:
+        # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
+        # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
+        if version.run_id and backend.registry_kind != "unity-catalog":
+            listed = runs.spec_artifacts(backend, version.run_id)
+            missing = [f for f in files if f"{runs.ARTIFACT_DIR}/{f}" not in listed]
+            if missing:
+                raise NotFound(
+                    f"{missing[0]} of version {version.version} of project '{name}' not found: "
+                    f"run {version.run_id} has no {runs.ARTIFACT_DIR}/{missing[0]}",
+                    hint=_NOT_BY_LAMP,
+                ) from None
+        raise
