@@ -176,3 +176,17 @@ def test_dead_server_is_exit_6(lamp, closed_port: int) -> None:
     assert result.exit_code == 6
     assert url in result.stderr
     no_noise(result)
+
+
+def test_project_list_shows_created_projects_with_aliases(lamp, server_env, specs, unique) -> None:
+    lamp("experiment", "create", f"pl-{unique}")
+    run = json.loads(log_spec(lamp, specs, f"pl-{unique}").stdout)
+    for name in (f"pl-b-{unique}", f"pl-a-{unique}"):
+        lamp.json("project", "create", name)
+    lamp.json("register", run["run_id"], f"pl-a-{unique}", "--alias", "staging")
+    listed = {p["project"]: p for p in lamp.json("project", "list")}
+    assert {f"pl-a-{unique}", f"pl-b-{unique}"} <= set(listed)
+    assert listed[f"pl-a-{unique}"]["aliases"] == {"staging": "1"}
+    assert listed[f"pl-b-{unique}"]["aliases"] == {}
+    quiet = lamp("-o", "quiet", "project", "list").stdout.split()
+    assert quiet == sorted(quiet) and f"pl-a-{unique}" in quiet

@@ -15,7 +15,7 @@ from lamp_cli.commands._common import (
     parse_tags,
     state,
 )
-from lamp_cli.output import key_value_table
+from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import projects
 from lamp_cli.services.records import ProjectRecord
 
@@ -73,3 +73,27 @@ def show(ctx: typer.Context, project: ProjectArgument) -> None:
     """
     record = projects.get_project(backend(ctx), project)
     state(ctx).out.emit(record.to_dict(), human=_render(record), quiet=record.project)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the projects of the registry, by name.
+
+    On Unity Catalog, those under --uc-catalog / --uc-schema when both are set.
+
+    Example:
+
+        lamp project list
+    """
+    found = projects.list_projects(backend(ctx))
+
+    def render(console: Console) -> None:
+        rows = [
+            (p.project, {k: f"version {v}" for k, v in p.aliases.items()}, p.created_at)
+            for p in found
+        ]
+        console.print(list_table(["PROJECT", "ALIASES", "CREATED"], rows))
+
+    state(ctx).out.emit(
+        [p.to_dict() for p in found], human=render, quiet=[p.project for p in found]
+    )

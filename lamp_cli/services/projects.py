@@ -54,3 +54,15 @@ def create_project(
             raise
         return get_project(backend, name), False
     return ProjectRecord.from_mlflow(model), True
+
+
+def list_projects(backend: Backend) -> list[ProjectRecord]:
+    """Every project the registry shows, by name; on Unity Catalog those under the configured
+    catalog and schema when both are set (the registry's search takes no filter there)."""
+    found = backend.search_all(Subject("projects"), backend.client.search_registered_models)
+    records = [ProjectRecord.from_mlflow(m) for m in found]
+    settings = backend.settings
+    if backend.registry_kind == "unity-catalog" and settings.uc_catalog and settings.uc_schema:
+        prefix = f"{settings.uc_catalog}.{settings.uc_schema}.".lower()
+        records = [r for r in records if r.project.lower().startswith(prefix)]
+    return sorted(records, key=lambda r: r.project)
