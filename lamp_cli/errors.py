@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
 EXIT_INVALID = 3
@@ -139,6 +138,17 @@ class PermissionDenied(LampError):
 class UnexpectedError(LampError):
     exit_code = EXIT_UNEXPECTED
     kind = "unexpected"
+
+
+_BY_EXIT_CODE: dict[int, type[LampError]] = {
+    cls.exit_code: cls
+    for cls in (UsageError, InvalidInput, NotFound, Conflict, BackendUnavailable, PermissionDenied)
+}
+
+
+def error_for_exit_code(code: int, message: str, hint: str | None = None) -> LampError:
+    """The error of lamp's hierarchy that ends with exit ``code`` (1 for an unknown code)."""
+    return _BY_EXIT_CODE.get(code, UnexpectedError)(message, hint=hint)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -13,17 +12,10 @@ from typer.core import TyperGroup
 
 from lamp_cli import __version__, gha
 from lamp_cli.commands import config, doctor, experiment, project, release, run, spec, version
+from lamp_cli.commands._common import AppState
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
 from lamp_cli.output import Mode, Output
-from lamp_cli.settings import Settings, resolve
-
-
-@dataclass
-class AppState:
-    """What every command receives through ``ctx.obj``."""
-
-    settings: Settings
-    out: Output
+from lamp_cli.settings import resolve
 
 
 def _debug() -> bool:

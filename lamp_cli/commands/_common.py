@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,9 +12,18 @@ import typer
 from lamp_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from lamp_cli.main import AppState
+    from lamp_cli.output import Output
     from lamp_cli.services.client import Backend
     from lamp_cli.settings import Settings
+
+
+@dataclass
+class AppState:
+    """What every command receives through ``ctx.obj``."""
+
+    settings: Settings
+    out: Output
+
 
 TagOption = Annotated[
     list[str] | None,

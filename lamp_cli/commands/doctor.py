@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from lamp_cli.commands._common import state
-from lamp_cli.errors import LampError
+from lamp_cli.errors import error_for_exit_code
 from lamp_cli.output import list_table
 from lamp_cli.services import doctor as checks
 
@@ -40,10 +40,8 @@ def doctor(ctx: typer.Context) -> None:
     code = checks.exit_code(results)
     if code:
         failed = [c for c in results if c.status == checks.FAILED]
-        err = LampError(
+        raise error_for_exit_code(
+            code,
             f"doctor: {', '.join(c.name for c in failed)} failed: {failed[0].detail}",
             hint=failed[0].hint,
         )
-        err.exit_code = code
-        out.error(err)
-        raise typer.Exit(code)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from lamp_cli.commands._common import ProjectArgument, TagOption, backend, parse_tags, state
-from lamp_cli.commands.spec import (
+from lamp_cli.commands._render import (
     ChartSchemaOption,
     RenderFormat,
     RenderFormatOption,

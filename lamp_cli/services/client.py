@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -212,10 +212,3 @@ def _missing_driver(exc: ImportError, uri: str) -> LampError:
         f"cannot open {redact(uri)}: missing Python package ({exc.name or exc})",
         hint="reinstall lamp-cli; the SQLite store needs sqlalchemy and alembic",
     )
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Keep anything MLflow prints during a block off stdout."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield

@@ -10,12 +10,12 @@ from lamp_cli.specs.loader import (
     MODEL_ARTIFACT,
     LoadedSpec,
     SpecPair,
-    load_pair,
     load_spec,
     load_spec_text,
     normalized_text,
 )
 from lamp_cli.specs.model_spec import ServingModelSpec
+from lamp_cli.specs.pair import load_pair
 from lamp_cli.specs.quantity import Quantity, QuantityError, parse_quantity
 from lamp_cli.specs.types import ecr_location
 

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from lamp_cli.errors import Problem, SpecInvalid
-from lamp_cli.specs.common import ENDPOINT_KIND, KINDS, MODEL_KIND
+from lamp_cli.specs.common import KINDS, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
 from lamp_cli.specs.model_spec import ServingModelSpec
 from lamp_cli.specs.overrides import Override, apply_overrides, parse_overrides
@@ -211,33 +211,6 @@ def load_spec(
     if problems or loaded is None:
         raise SpecInvalid(problems)
     return loaded
-
-
-def load_pair(
-    model_path: str | os.PathLike[str],
-    endpoint_path: str | os.PathLike[str],
-    *,
-    overrides: Sequence[str] = (),
-    environ: Mapping[str, str] | None = None,
-) -> SpecPair:
-    """Load both specs and check them together; problems of both files are raised at once."""
-    from lamp_cli.specs.pair import check_pair
-
-    parsed, problems = parse_overrides(overrides, require_prefix=True)
-    env = os.environ if environ is None else environ
-    model, more = load_document(
-        Path(model_path), expected_kind=MODEL_KIND, overrides=parsed, environ=env
-    )
-    problems.extend(more)
-    endpoint, more = load_document(
-        Path(endpoint_path), expected_kind=ENDPOINT_KIND, overrides=parsed, environ=env
-    )
-    problems.extend(more)
-    if model is not None and endpoint is not None:
-        problems.extend(check_pair(model, endpoint))
-    if problems or model is None or endpoint is None:
-        raise SpecInvalid(problems)
-    return SpecPair(model=model, endpoint=endpoint)
 
 
 def load_spec_text(

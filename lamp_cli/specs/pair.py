@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from lamp_cli.errors import Problem
+import os
+import pathlib
+from collections.abc import Mapping, Sequence
+
+from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import GPU, ServingEndpointSpec
-from lamp_cli.specs.loader import LoadedSpec
+from lamp_cli.specs.loader import LoadedSpec, SpecPair, load_document
 from lamp_cli.specs.model_spec import ServingModelSpec
+from lamp_cli.specs.overrides import parse_overrides
 from lamp_cli.specs.paths import Path, format_path
 from lamp_cli.specs.quantity import parse_quantity
 from lamp_cli.specs.yaml_source import SourceDocument
@@ -67,3 +73,28 @@ def check_pair(model: LoadedSpec, endpoint: LoadedSpec) -> list[Problem]:
                 )
             )
     return problems
+
+
+def load_pair(
+    model_path: str | os.PathLike[str],
+    endpoint_path: str | os.PathLike[str],
+    *,
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> SpecPair:
+    """Load both specs and check them together; problems of both files are raised at once."""
+    parsed, problems = parse_overrides(overrides, require_prefix=True)
+    env = os.environ if environ is None else environ
+    model, more = load_document(
+        pathlib.Path(model_path), expected_kind=MODEL_KIND, overrides=parsed, environ=env
+    )
+    problems.extend(more)
+    endpoint, more = load_document(
+        pathlib.Path(endpoint_path), expected_kind=ENDPOINT_KIND, overrides=parsed, environ=env
+    )
+    problems.extend(more)
+    if model is not None and endpoint is not None:
+        problems.extend(check_pair(model, endpoint))
+    if problems or model is None or endpoint is None:
+        raise SpecInvalid(problems)
+    return SpecPair(model=model, endpoint=endpoint)

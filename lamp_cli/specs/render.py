@@ -204,7 +204,3 @@ def to_yaml(data: Any) -> str:
         default_flow_style=False,
         width=4096,
     )
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
