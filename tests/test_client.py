@@ -38,3 +38,23 @@ def test_relative_sqlite_uri_is_anchored_to_the_resolved_directory(tmp_path) -> 
     assert absolute_sqlite_uri("sqlite:///mlflow.db", settings) == f"sqlite:///{tmp_path}/mlflow.db"
     assert absolute_sqlite_uri("sqlite:////abs/x.db", settings) == "sqlite:////abs/x.db"
     assert absolute_sqlite_uri("http://h:5000", settings) == "http://h:5000"
+
+
+def test_databricks_gets_its_own_defaults_and_the_user_still_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from lamp_cli.services import databricks
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "90")
+    prepare_environment(resolve({}, environ={"MLFLOW_TRACKING_URI": "databricks"}, cwd=tmp_path))
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "90"
+    for name in (
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT",
+    ):
+        assert os.environ[name] == databricks.HTTP_DEFAULTS[name]
+    # Sized for a remote, rate-limited service: more patient than the loopback defaults.
+    assert int(databricks.HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]) > int(
+        HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+    )
+    assert "MLFLOW_ENABLE_DB_SDK" not in os.environ  # the SDK's authentication stays on

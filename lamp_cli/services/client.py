@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -138,6 +138,11 @@ def prepare_environment(settings: Settings | None = None) -> None:
     http = databricks_service.HTTP_DEFAULTS if databricks else HTTP_DEFAULTS
     for name, value in {**http, **_QUIET_DEFAULTS}.items():
         os.environ.setdefault(name, value)
+    profile = settings is not None and databricks_service.profile_of(settings.tracking_uri)
+    if profile:
+        # MLflow's run-artifact client builds its SDK client without the URI's profile; the
+        # SDK's own variable makes every client of this process use the same one.
+        os.environ.setdefault("DATABRICKS_CONFIG_PROFILE", profile)
     if os.environ.get("LAMP_DEBUG", "") in ("", "0", "false"):
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
         quiet_loggers()
@@ -176,9 +181,12 @@ def connect(settings: Settings, announce: Callable[[str], None] | None = None) -
             import mlflow
             from mlflow.tracking import MlflowClient
 
-            # models:/ downloads read the process-wide URIs; lamp is one process per command.
-            mlflow.set_tracking_uri(absolute_sqlite_uri(tracking_uri, settings))
-            mlflow.set_registry_uri(absolute_sqlite_uri(registry_uri, settings))
+            # models:/ downloads read the process-wide URIs. MLflow also exports them as
+            # MLFLOW_*_URI, which would then read as the user's own setting: keep the
+            # environment as the user left it.
+            with _environment_kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+                mlflow.set_tracking_uri(absolute_sqlite_uri(tracking_uri, settings))
+                mlflow.set_registry_uri(absolute_sqlite_uri(registry_uri, settings))
             quiet_loggers()  # mlflow sets its own logger levels on import
             if databricks:
                 databricks_service.share_one_configuration()
@@ -191,6 +199,19 @@ def connect(settings: Settings, announce: Callable[[str], None] | None = None) -
         except Exception as exc:
             raise translate_backend_error(exc, subject) from exc
     return Backend(client, redact(tracking_uri), redact(registry_uri), settings)
+
+
+@contextlib.contextmanager
+def _environment_kept(*names: str) -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def absolute_sqlite_uri(uri: str, settings: Settings) -> str:

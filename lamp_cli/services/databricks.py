@@ -38,6 +38,15 @@ _WORKSPACE_ROOTS = ("/Users/", "/Shared/", "/Repos/", "/Workspace/")
 _AUTH_ENV_PREFIXES = ("DATABRICKS_", "ARM_", "GOOGLE_", "ACTIONS_ID_TOKEN_")
 
 
+def profile_of(uri: str | None) -> str | None:
+    """The ``~/.databrickscfg`` profile a ``databricks://PROFILE`` URI names, if any."""
+    if not uri or "://" not in uri or uri.split("://", 1)[0] not in ("databricks", "databricks-uc"):
+        return None
+    profile = uri.split("://", 1)[1].strip("/")
+    # databricks://scope:prefix names secret-scope credentials, not a profile.
+    return profile if profile and ":" not in profile else None
+
+
 def check_client_packages() -> None:
     """Exit 2 with the install line when the Databricks extra is not installed."""
     missing = [name for name in REQUIRED_PACKAGES if not _importable(name)]

@@ -275,3 +275,54 @@ def test_one_sdk_configuration_per_process(databricks, uc, unique) -> None:
     assert len(databricks.requests("/oidc/.well-known/oauth-authorization-server")) == 1
     assert len(databricks.requests("/oidc/v1/token")) == 1
     assert leaks(databricks, done.stdout, done.stderr, created.stderr) == []
+
+
+def test_github_oidc_federation_without_a_stored_secret(lamp, databricks, uc, specs, unique):
+    env = uc("github-oidc")
+    assert "DATABRICKS_TOKEN" not in env and "DATABRICKS_CLIENT_SECRET" not in env
+    project = f"oidc-{unique}"
+    created = lamp("-o", "json", "project", "create", project)
+    assert created.exit_code == 0, created.stderr
+    assert json.loads(created.stdout)["project"] == f"{CATALOG}.{SCHEMA}.{project}"
+    assert [r["status"] for r in databricks.requests("/github-actions/idtoken")][-1] == 200
+    assert leaks(databricks, created.stdout, created.stderr) == []
+
+
+def test_a_databrickscfg_profile(lamp, databricks, specs, unique, tmp_path, monkeypatch) -> None:
+    """`databricks://PROFILE` reads ~/.databrickscfg; the registry becomes databricks-uc://PROFILE."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".databrickscfg").write_text(
+        f"[lamp-ci]\nhost = {databricks.url}\ntoken = {databricks.pat}\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    for name, value in databricks.pat_env().items():
+        if not name.startswith("DATABRICKS_") and name != "MLFLOW_TRACKING_URI":
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "databricks://lamp-ci")
+    monkeypatch.setenv("LAMP_UC_CATALOG", CATALOG)
+    monkeypatch.setenv("LAMP_UC_SCHEMA", SCHEMA)
+    config = {r["name"]: r["value"] for r in lamp.json("config", "show")}
+    assert config["registry-uri"] == "databricks-uc://lamp-ci"
+    experiment = f"/Users/{databricks.user}/profile-{unique}"
+    assert lamp("experiment", "create", experiment).exit_code == 0
+    logged = log_spec(lamp, specs, experiment)
+    assert logged.exit_code == 0, logged.stderr
+    run = json.loads(logged.stdout)
+    assert lamp("project", "create", f"profile-{unique}").exit_code == 0
+    version = lamp("-o", "json", "register", run["run_id"], f"profile-{unique}", "-a", "staging")
+    assert version.exit_code == 0, version.stderr
+    assert json.loads(version.stdout)["aliases"] == ["staging"]
+
+
+def test_doctor_names_unity_catalog_and_why(lamp, databricks, uc, unique) -> None:
+    uc()
+    assert lamp("project", "create", f"doc-{unique}").exit_code == 0
+    result = lamp("-o", "json", "doctor", env={"LAMP_PROJECT_ID": f"doc-{unique}"})
+    assert result.exit_code == 0, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["registry"]["status"] == "ok"
+    assert "databricks-uc" in checks["registry"]["detail"]
+    assert "Unity Catalog" in checks["registry"]["detail"]
+    assert checks["project"]["status"] == "ok"
+    assert f"{CATALOG}.{SCHEMA}.doc-{unique}" in checks["project"]["detail"]
