@@ -1,3 +1,3 @@
-from lamp_cli.main import run
+from lamp_cli.main import run as main
 
-run()
+main()

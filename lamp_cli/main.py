@@ -11,10 +11,21 @@ import typer
 from typer.core import TyperGroup
 
 from lamp_cli import __version__, gha
-from lamp_cli.commands import config, doctor, experiment, project, release, run, spec, version
+from lamp_cli.commands import (
+    alias,
+    config,
+    doctor,
+    experiment,
+    project,
+    register,
+    release,
+    spec,
+    version,
+)
+from lamp_cli.commands import run as run_commands
 from lamp_cli.commands._common import AppState
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
-from lamp_cli.output import Mode, Output
+from lamp_cli.output import Mode, Output, scrub
 from lamp_cli.settings import resolve
 
 
@@ -22,8 +33,97 @@ def _debug() -> bool:
     return os.environ.get("LAMP_DEBUG", "") not in ("", "0", "false")
 
 
+#: Global options that take a value; accepted after the sub-command too, as gh and kubectl do.
+GLOBAL_VALUE_OPTIONS = (
+    "--output",
+    "-o",
+    "--tracking-uri",
+    "--registry-uri",
+    "--uc-catalog",
+    "--uc-schema",
+)
+
+#: Parameter types in the words of a help page.
+_METAVARS = {"str": "TEXT", "Path": "PATH", "int": "INTEGER", "float": "NUMBER"}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options given after the sub-command moved before it.
+
+    Stops at ``--``; ``--opt VALUE``, ``--opt=VALUE`` and ``-oVALUE`` forms are recognized.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            rest.extend(args[i:])
+            break
+        name = token.split("=", 1)[0]
+        if token in GLOBAL_VALUE_OPTIONS and i + 1 < len(args):
+            hoisted += args[i : i + 2]
+            i += 2
+            continue
+        long_form = name in GLOBAL_VALUE_OPTIONS and "=" in token and name.startswith("--")
+        short_form = token.startswith("-o") and not token.startswith("--") and len(token) > 2
+        if long_form or short_form:
+            hoisted.append(token)
+        else:
+            rest.append(token)
+        i += 1
+    return hoisted + rest
+
+
+def _keep_examples(text: str) -> str:
+    """Help text whose indented paragraphs (the examples) are printed as written.
+
+    Click reflows every paragraph to the terminal width except those marked with ``\\b``.
+    """
+    paragraphs = text.split("\n\n")
+    kept = [
+        "\b\n" + p if p.strip() and all(line.startswith("    ") for line in p.splitlines()) else p
+        for p in paragraphs
+    ]
+    return "\n\n".join(kept)
+
+
+def _humanize_help(command: Any) -> None:
+    """Help pages that read well at 80 columns: TEXT, PATH, INTEGER instead of ``<str>``-style
+    placeholders (none for flags and arguments, whose name is the placeholder), and examples
+    kept as written while the prose reflows."""
+    if getattr(command, "help", None):
+        command.help = _keep_examples(command.help)
+    for param in getattr(command, "params", []):
+        if param.param_type_name == "argument":
+            param.display_type_rich = lambda ctx: None
+            # Usage lines as Click writes them: NAME, [NAME], or a composite as spelled out.
+            name = param.metavar or param.name.upper()
+            usage = name if param.required or " " in name else f"[{name}]"
+            param._usage_display_name = lambda usage=usage: usage
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        if getattr(param, "is_flag", False) or param.metavar is not None or descriptor is None:
+            continue
+        if descriptor.is_choice:
+            continue
+        bare = param.bare_type()
+        word = _METAVARS.get(bare.removeprefix("list[").removesuffix("]"))
+        if word is not None:
+            param.metavar = word
+    for sub in getattr(command, "commands", {}).values():
+        _humanize_help(sub)
+
+
 class LampGroup(TyperGroup):
     """Catches every error once, renders it, and exits with its documented code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _humanize_help(self)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -44,14 +144,19 @@ class LampGroup(TyperGroup):
                     sys.stderr.write(gha.error_command(f"usage: {exc.format_message()}") + "\n")
                 raise
             if _debug():
-                traceback.print_exc()
-            first_line = str(exc).splitlines()[0] if str(exc) else ""
-            err = UnexpectedError(
+                _print_traceback(exc)
+            first_line = scrub(str(exc)).splitlines()[0] if str(exc) else ""
+            unexpected = UnexpectedError(
                 f"unexpected error: {type(exc).__name__}: {first_line}",
                 hint="set LAMP_DEBUG=1 for details",
             )
-            _report(ctx, err)
+            _report(ctx, unexpected)
             raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """LAMP_DEBUG's traceback, with every credential lamp knows of taken out."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
 
 
 def _silence_stdout() -> None:
@@ -59,12 +164,23 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+#: Commands whose outcome a CI run's summary page shows, failures included.
+_SUMMARIZED = ("release", "register")
+
+
 def _report(ctx: Any, err: LampError) -> None:
     state = ctx.obj if isinstance(ctx.obj, AppState) else None
     out = state.out if state else Output(_mode_from_env())
     if _debug() and err.__cause__ is not None:
-        traceback.print_exception(err.__cause__)
+        _print_traceback(err.__cause__)
     out.error(err)
+    command = ctx.invoked_subcommand or ""
+    if command in _SUMMARIZED and gha.in_actions():
+        rows = [("result", f"failed (exit {err.exit_code})"), ("error", err.message)]
+        rows += [("problem", str(p)) for p in err.problems[:10]]
+        if err.hint:
+            rows.append(("next step", err.hint))
+        gha.write_summary(f"lamp {command} failed", rows, headers=("", ""))
 
 
 def _mode_from_env() -> Mode:
@@ -82,7 +198,7 @@ app = typer.Typer(
     "5 conflict, 6 backend unreachable, 7 permission denied, 1 unexpected.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -163,9 +279,10 @@ def main(
 
 
 app.add_typer(experiment.app, name="experiment")
-app.add_typer(run.app, name="run")
+app.add_typer(run_commands.app, name="run")
 app.add_typer(project.app, name="project")
-app.command("register")(version.register)
+app.command("register")(register.register)
+version.app.add_typer(alias.app, name="alias")
 app.add_typer(version.app, name="version")
 app.command("release")(release.release)
 app.add_typer(spec.app, name="spec")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
@@ -18,7 +19,28 @@ from rich.table import Table
 from rich.text import Text
 
 from lamp_cli import gha
-from lamp_cli.errors import LampError
+from lamp_cli.errors import LampError, redact
+
+#: Credentials lamp may be given; their values never reach lamp's output, debug output included.
+SECRET_VARIABLES = (
+    "DATABRICKS_TOKEN",
+    "DATABRICKS_CLIENT_SECRET",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` without URL credentials, ``token=...`` pairs or the value of any secret variable."""
+    text = redact(text)
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name, "")
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 class Mode(str, Enum):
@@ -27,9 +49,16 @@ class Mode(str, Enum):
     quiet = "quiet"
 
 
+def _pipe_width() -> int:
+    # In pipes and CI a fixed width keeps output stable; COLUMNS, when set, is the reader's.
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 120
+
+
 def _console(stream: Any) -> Console:
-    # Rich sizes tables to the terminal; in pipes and CI a fixed width keeps output stable.
-    width = None if stream.isatty() else 120
+    width = None if stream.isatty() else _pipe_width()
     return Console(file=stream, width=width, soft_wrap=True, highlight=False)
 
 
@@ -39,6 +68,20 @@ class Output:
     def __init__(self, mode: Mode | str = Mode.human) -> None:
         self.mode = Mode(mode)
         self._announced: set[str] = set()
+        # With -o json, notes wait for the result: a failure's stderr is its one JSON document.
+        self._pending: list[Text] = []
+
+    def _say(self, text: Text) -> None:
+        if self.mode is Mode.json:
+            self._pending.append(text)
+        else:
+            self.stderr.print(text)
+
+    def _flush_notes(self) -> None:
+        console = self.stderr
+        for text in self._pending:
+            console.print(text)
+        self._pending.clear()
 
     @property
     def stdout(self) -> Console:
@@ -56,6 +99,7 @@ class Output:
         quiet: str | Sequence[str] | None = None,
     ) -> None:
         """Print a command's result: ``data`` as JSON, ``human(console)`` or the ``quiet`` id(s)."""
+        self._flush_notes()
         if self.mode is Mode.json:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         elif self.mode is Mode.quiet:
@@ -70,7 +114,7 @@ class Output:
             else:
                 # Pipes and CI logs get plain text without the tables' trailing padding.
                 buffer = io.StringIO()
-                human(Console(file=buffer, width=120, soft_wrap=False, highlight=False))
+                human(Console(file=buffer, width=_pipe_width(), soft_wrap=True, highlight=False))
                 sys.stdout.write(
                     "".join(f"{ln.rstrip()}\n" for ln in buffer.getvalue().splitlines())
                 )
@@ -80,6 +124,7 @@ class Output:
 
     def write_text(self, text: str) -> None:
         """Write text to stdout exactly as given (rendered documents, YAML)."""
+        self._flush_notes()
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         sys.stdout.flush()
 
@@ -89,22 +134,24 @@ class Output:
             if once in self._announced:
                 return
             self._announced.add(once)
-        self.stderr.print(Text(f"lamp: {message}", style="dim"))
+        self._say(Text(f"lamp: {message}", style="dim"))
 
     def warn(self, message: str) -> None:
-        self.stderr.print(Text(f"lamp: warning: {message}", style="yellow"))
+        self._say(Text(f"lamp: warning: {message}", style="yellow"))
 
     def error(self, err: LampError) -> None:
         """Report an error on stderr: a line per problem, or one JSON document with ``-o json``."""
         if self.mode is Mode.json:
-            sys.stderr.write(json.dumps({"error": err.to_dict()}, ensure_ascii=False) + "\n")
+            self._pending.clear()
+            document = json.dumps({"error": err.to_dict()}, ensure_ascii=False)
+            sys.stderr.write(scrub(document) + "\n")
         else:
             console = self.stderr
-            console.print(Text(f"error: {err.message}", style="bold red"))
+            console.print(Text(scrub(f"error: {err.message}"), style="bold red"))
             for problem in err.problems:
-                console.print(Text(f"  {problem}"))
+                console.print(Text(scrub(f"  {problem}")))
             if err.hint:
-                console.print(Text(f"hint: {err.hint}", style="dim"))
+                console.print(Text(scrub(f"hint: {err.hint}"), style="dim"))
         if gha.in_actions():
             # Annotations on the run's summary page, at the file and line of each problem.
             for command in gha.error_commands(err):
@@ -115,22 +162,61 @@ class Output:
 # --- helpers for human rendering -------------------------------------------------------------
 
 
-def key_value_table(rows: Sequence[tuple[str, Any]], *, title: str | None = None) -> Table:
-    table = Table(show_header=False, box=None, title=title, title_justify="left", pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, Text(_cell(value)))
-    return table
+class _Folding:
+    """A table that keeps every value whole: columns side by side when they fit the width,
+    else one ``key: value`` line per cell, so an id, digest or image is never cut inside."""
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, show_header: bool):
+        self.headers = list(headers)
+        self.rows = [list(r) for r in rows]
+        self.show_header = show_header
+
+    def _widths(self) -> list[int]:
+        columns = [self.headers] if self.show_header else []
+        widths = [0] * len(self.headers)
+        for row in [*columns, *self.rows]:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], *(len(line) for line in cell.splitlines() or [""]))
+        return widths
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        widths = self._widths()
+        if sum(widths) + 2 * (len(widths) - 1) <= options.max_width:
+            table = Table(box=None, pad_edge=False, show_header=self.show_header)
+            for i, header in enumerate(self.headers):
+                bold = "bold" if (self.show_header or i == 0) else None
+                table.add_column(
+                    header,
+                    no_wrap=True,
+                    header_style="bold",
+                    style=bold if i == 0 and not self.show_header else None,
+                )
+            for row in self.rows:
+                table.add_row(*(Text(c) for c in row))
+            yield table
+            return
+        for index, row in enumerate(self.rows):
+            if index and self.show_header:
+                yield Text("")
+            pairs: list[tuple[str, str]] = (
+                list(zip(self.headers, row, strict=True))
+                if self.show_header
+                else [(row[0], row[1])]
+            )
+            for key, value in pairs:
+                lines = value.splitlines() or [""]
+                label = key.lower() if self.show_header else key
+                yield Text(f"{label}: {lines[0]}", no_wrap=True, overflow="ignore")
+                for line in lines[1:]:
+                    yield Text(f"  {line}", no_wrap=True, overflow="ignore")
 
 
-def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(_cell(v)) for v in row))
-    return table
+def key_value_table(rows: Sequence[tuple[str, Any]]) -> _Folding:
+    return _Folding(["KEY", "VALUE"], [(k, _cell(v)) for k, v in rows], show_header=False)
+
+
+def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> _Folding:
+    return _Folding(columns, [[_cell(v) for v in row] for row in rows], show_header=True)
 
 
 def tags_text(tags: Mapping[str, str]) -> str:

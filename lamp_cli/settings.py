@@ -17,6 +17,10 @@ from typing import Any
 from lamp_cli.errors import InvalidInput, Problem, redact
 
 EMBEDDED_TRACKING_URI = "sqlite:///mlflow.db"
+#: Where every command looks for the spec files when none is configured (under the project).
+DEFAULT_SPEC_DIR = "specs"
+MODEL_SPEC_FILE = "serving-model-spec.yaml"
+ENDPOINT_SPEC_FILE = "serving-endpoint-spec.yaml"
 LEGACY_FILE_STORE = "mlruns"
 
 
@@ -56,6 +60,8 @@ class Settings:
     uc_catalog: str | None = None
     uc_schema: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: The project directory (that of the pyproject.toml holding [tool.lamp]), else the working
+    #: directory: where the embedded store lives and provenance is read.
     cwd: Path = field(default_factory=Path.cwd)
 
     @property
@@ -112,6 +118,26 @@ def _scheme(uri: str) -> str:
     return uri.split(":", 1)[0].lower() if ":" in uri else uri.lower()
 
 
+#: The stores MLflow's client opens, by URI scheme (a ``+driver`` suffix aside).
+KNOWN_SCHEMES = (
+    "sqlite", "postgresql", "mysql", "mssql", "http", "https", "file",
+    "databricks", "databricks-uc", "uc",
+)  # fmt: skip
+
+
+def check_uri(uri: str, what: str) -> str:
+    """``uri`` when MLflow can open it; an invalid input (exit 3) naming the forms otherwise."""
+    if ":" not in uri:
+        return uri  # databricks, databricks-uc, or a local path (MLflow's file store)
+    if _scheme(uri).split("+", 1)[0] in KNOWN_SCHEMES:
+        return uri
+    raise InvalidInput(
+        f"unsupported {what} '{redact(uri)}'",
+        hint="use sqlite:///PATH, http(s)://HOST:PORT, databricks[://PROFILE], "
+        "postgresql://..., mysql://..., mssql://... or file:///PATH",
+    )
+
+
 def is_databricks_uri(uri: str | None) -> bool:
     """``databricks``, ``databricks://PROFILE``, ``databricks-uc`` and ``databricks-uc://...``."""
     return bool(uri) and _scheme(uri or "") in ("databricks", "databricks-uc")
@@ -134,10 +160,20 @@ def registry_kind(registry_uri: str) -> str:
     return "mlflow"
 
 
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` from ``start`` up to the filesystem root."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:
-    """The ``[tool.lamp]`` table of ``pyproject.toml`` in ``cwd`` (empty when absent)."""
-    path = cwd / "pyproject.toml"
-    if not path.is_file():
+    """The ``[tool.lamp]`` table of the nearest ``pyproject.toml`` from ``cwd`` up (empty when
+    there is none) and the file's path."""
+    path = find_pyproject(cwd)
+    if path is None:
         return {}, None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -193,22 +229,31 @@ def resolve(
     flags = flags or {}
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
-    table, _ = read_pyproject(cwd)
+    table, pyproject = read_pyproject(cwd)
+    # A project with a [tool.lamp] table is one place, wherever in it lamp runs: its settings'
+    # paths, its default spec files and its embedded store are anchored at that file.
+    root = pyproject.parent if pyproject is not None and table else cwd
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for spec in SETTINGS:
         value, source = _pick(spec, flags, environ, table)
         if value is not None and spec.is_path:
             path = Path(value).expanduser()
-            # Paths in pyproject.toml are relative to the project, not to where lamp runs.
-            value = path if path.is_absolute() or source != "pyproject" else cwd / path
-        if value is not None:
+            resolved = path if path.is_absolute() or source != "pyproject" else root / path
+            values[spec.name.replace("-", "_")] = resolved
+            sources[spec.name] = source
+        elif value is not None:
             values[spec.name.replace("-", "_")] = value
             sources[spec.name] = source
+    for name, filename in (("model_spec", MODEL_SPEC_FILE), ("endpoint_spec", ENDPOINT_SPEC_FILE)):
+        default = root / DEFAULT_SPEC_DIR / filename
+        if name not in values and default.is_file():
+            values[name] = default
+            sources[name.replace("_", "-")] = "default"
     if "tracking_uri" not in values:
         values["tracking_uri"] = EMBEDDED_TRACKING_URI
         sources["tracking-uri"] = "default"
-    return Settings(**values, sources=sources, cwd=cwd)
+    return Settings(**values, sources=sources, cwd=root)
 
 
 def _pick(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs lamp (the light runtime: mlflow-skinny + SQLite) and runs the whole workflow on the
-# embedded default store, in ./quickstart/ so that the repository itself stays clean.
+# embedded default store, from a subdirectory of a throwaway app in ./quickstart/, so that the
+# repository itself stays clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,17 +13,34 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 export PATH="$ROOT/.venv/bin:$PATH"
 
-rm -rf quickstart && mkdir quickstart && cd quickstart
+# The app: [tool.lamp] in its pyproject.toml, the example specs in its specs/ folder.
+rm -rf quickstart && mkdir -p quickstart/app/specs quickstart/app/src
+cp specs/examples/serving-model-spec.yaml specs/examples/serving-endpoint-spec.yaml quickstart/app/specs/
+cat > quickstart/app/pyproject.toml <<'TOML'
+[project]
+name = "fraud-detector"
+version = "1.4.0"
+
+[tool.lamp]
+experiment = "fraud-detector"
+project = "fraud-detector-prj"
+TOML
+cd quickstart/app/src
+
 set -x
 lamp experiment create fraud-detector --exist-ok
-RUN_ID=$(lamp -o quiet run log-spec --experiment fraud-detector \
-    --model-spec "$ROOT/specs/examples/serving-model-spec.yaml" \
-    --endpoint-spec "$ROOT/specs/examples/serving-endpoint-spec.yaml")
+lamp project create --exist-ok
+RUN_ID=$(lamp -o quiet run log-spec)
 lamp run show "$RUN_ID"
-lamp project create fraud-detector-prj --exist-ok
-lamp register "$RUN_ID" fraud-detector-prj --alias staging
-lamp version list fraud-detector-prj
-lamp version spec fraud-detector-prj @staging --kind endpoint
+lamp register "$RUN_ID" --alias staging
+lamp version list
+lamp version spec @staging --kind endpoint
+RUN_ID=$(lamp -o quiet run log-spec --set model.spec.image.tag=1.5.0)
+lamp register "$RUN_ID"
+lamp version diff @staging 2
+lamp version alias set staging 2 --expect-current 1
+lamp version list
 set +x
 echo
-echo "Done. The store is quickstart/mlflow.db; to browse it: pip install mlflow, then cd quickstart && mlflow ui"
+echo "Done. The store is quickstart/app/mlflow.db; to browse it: pip install mlflow, then"
+echo "cd quickstart/app && mlflow ui"

@@ -55,3 +55,116 @@ def test_help_has_text_examples_and_intact_option_help(path, command) -> None:
         for env_name in re.findall(r"\b(?:LAMP|MLFLOW)_[A-Z_]+\b", text):
             assert env_name in rendered, f"{param.name}: {env_name} missing from --help"
     assert "[[" not in rendered
+
+
+def _help(path: list[str], columns: int = 80) -> str:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+ALL_PATHS = [p for p, _ in COMMANDS] + [[], ["version"], ["version", "alias"], ["spec"]]
+
+
+@pytest.mark.parametrize("path", ALL_PATHS, ids=[" ".join(p) or "lamp" for p in ALL_PATHS])
+def test_help_reads_well_at_80_columns(path) -> None:
+    text = _help(path)
+    long_lines = [line for line in text.splitlines() if len(line) > 80]
+    assert long_lines == []
+    # Human placeholders: TEXT, PATH, INTEGER, choices; none of the type-name kind.
+    assert re.findall(r"<(?:str|bool|int|float|path|Path|list\[[^>]*\])[^>]*>", text) == []
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_option_has_help_and_names_each_variable_once(path, command) -> None:
+    ctx = typer.main.get_command(app).make_context("lamp", [], resilient_parsing=True)
+    for param in command.params:
+        if param.name == "help":
+            continue
+        assert (getattr(param, "help", None) or "").strip(), f"{param.name} has no help"
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        for env_name in set(re.findall(r"\b(?:LAMP|MLFLOW)_[A-Z_]+\b", record[1])):
+            assert record[1].count(env_name) == 1, f"{param.name}: {env_name} shown twice"
+
+
+def test_the_readme_cli_reference_is_current() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = module.README.read_text(encoding="utf-8")
+    assert module.updated(current) == current, "run: python scripts/cli_reference.py"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["config", "show", "-o", "json", "--tracking-uri", "http://127.0.0.1:1"],
+        ["config", "show", "--output=json", "--tracking-uri=http://127.0.0.1:1"],
+        ["-o", "json", "config", "show", "--tracking-uri", "http://127.0.0.1:1"],
+        ["config", "show", "-ojson", "--tracking-uri", "http://127.0.0.1:1"],
+    ],
+)
+def test_global_options_work_after_the_sub_command(argv) -> None:
+    import json
+
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["tracking-uri"] == {
+        "name": "tracking-uri",
+        "value": "http://127.0.0.1:1",
+        "source": "flag",
+    }
+
+
+def test_hoisting_stops_at_the_end_of_options() -> None:
+    from lamp_cli.main import hoist_global_options
+
+    assert hoist_global_options(["run", "show", "x", "-o", "json"]) == [
+        "-o", "json", "run", "show", "x",
+    ]  # fmt: skip
+    assert hoist_global_options(["spec", "validate", "--", "-o", "json"]) == [
+        "spec", "validate", "--", "-o", "json",
+    ]  # fmt: skip
+
+
+def test_shell_completion_answers_without_importing_mlflow(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(\n"
+        "    'imported: ' + ','.join(m for m in ('mlflow', 'boto3') if m in sys.modules)))\n"
+        "from lamp_cli.main import run\n"
+        "sys.argv = ['lamp']\n"
+        "run()\n"
+    )
+    env = {
+        **os.environ,
+        "_LAMP_COMPLETE": "complete_bash",
+        "COMP_WORDS": "lamp version al",
+        "COMP_CWORD": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["alias"], done.stdout + done.stderr
+    assert done.stderr.strip().endswith("imported:"), done.stderr
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "lamp"), "--show-completion", "bash"],
+        env={**os.environ, "SHELL": "/bin/bash"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0 and "_LAMP_COMPLETE" in shown.stdout

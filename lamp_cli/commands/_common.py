@@ -32,12 +32,23 @@ TagOption = Annotated[
 ExistOkOption = Annotated[
     bool, typer.Option("--exist-ok", help="Return the existing one instead of failing (exit 0).")
 ]
+_PROJECT_SOURCES = "--project, LAMP_PROJECT_ID or project under [tool.lamp]"
 ProjectArgument = Annotated[
-    str,
+    str | None,
     typer.Argument(
-        help="LAMP project id. (env: LAMP_PROJECT_ID)",
-        envvar="LAMP_PROJECT_ID",
+        help=f"LAMP project id; omitted: {_PROJECT_SOURCES}.",
         metavar="LAMP_PROJECT_ID",
+        show_default=False,
+    ),
+]
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="LAMP project id, where the argument is omitted. (env: LAMP_PROJECT_ID; "
+        "pyproject: project)",
+        show_default=False,
     ),
 ]
 ExperimentOption = Annotated[
@@ -53,7 +64,8 @@ ModelSpecOption = Annotated[
     Path | None,
     typer.Option(
         "--model-spec",
-        help="Serving Model Spec file. (env: LAMP_MODEL_SPEC; pyproject: model-spec)",
+        help="Serving Model Spec file. (env: LAMP_MODEL_SPEC; pyproject: model-spec; default: "
+        "specs/serving-model-spec.yaml of the project)",
         show_default=False,
     ),
 ]
@@ -61,7 +73,8 @@ EndpointSpecOption = Annotated[
     Path | None,
     typer.Option(
         "--endpoint-spec",
-        help="Serving Endpoint Spec file. (env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec)",
+        help="Serving Endpoint Spec file. (env: LAMP_ENDPOINT_SPEC; pyproject: endpoint-spec; "
+        "default: specs/serving-endpoint-spec.yaml of the project)",
         show_default=False,
     ),
 ]
@@ -97,7 +110,9 @@ VerifyImageOption = Annotated[
 
 
 def state(ctx: typer.Context) -> AppState:
-    return ctx.find_root().obj
+    found = ctx.find_root().obj
+    assert isinstance(found, AppState)
+    return found
 
 
 def backend(ctx: typer.Context) -> Backend:
@@ -106,6 +121,37 @@ def backend(ctx: typer.Context) -> Backend:
 
     app_state = state(ctx)
     return connect(app_state.settings, announce=lambda msg: app_state.out.notice(msg, once=msg))
+
+
+def project_of(ctx: typer.Context, argument: str | None, option: str | None = None) -> str:
+    """The project: the argument, else ``--project``, else ``LAMP_PROJECT_ID`` or
+    ``[tool.lamp] project``; a usage error (exit 2) naming them when none is given."""
+    project = argument or option or state(ctx).settings.project
+    if not project:
+        raise UsageError(
+            "no project given",
+            hint=f"pass LAMP_PROJECT_ID as an argument, or set {_PROJECT_SOURCES}",
+        )
+    return project
+
+
+def split_project(
+    ctx: typer.Context, values: list[str], names: tuple[str, ...], option: str | None
+) -> tuple[str, list[str]]:
+    """``[LAMP_PROJECT_ID] NAMES...``: the project and the other arguments.
+
+    With one argument more than ``names`` the first one is the project; with exactly ``names``
+    the project comes from ``--project``, ``LAMP_PROJECT_ID`` or ``[tool.lamp]``.
+    """
+    if len(values) == len(names) + 1:
+        return project_of(ctx, values[0], option), values[1:]
+    if len(values) == len(names):
+        return project_of(ctx, None, option), values
+    expected = " ".join(names)
+    raise UsageError(
+        f"expected [LAMP_PROJECT_ID] {expected}, got {len(values)} argument(s)",
+        hint="see --help",
+    )
 
 
 def parse_tags(values: list[str] | None, option: str = "--tag") -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -52,7 +52,7 @@ def emit_render(
             raise SpecInvalid(problems)
     application = render_application(pair, values)
     if format_ is RenderFormat.values:
-        data: dict = values
+        data: dict[str, Any] = values
         text = to_yaml(values)
     elif format_ is RenderFormat.application:
         data = application

@@ -8,7 +8,9 @@ from rich.console import Console
 from lamp_cli.commands._common import state
 from lamp_cli.output import list_table
 
-app = typer.Typer(help="Show lamp's resolved settings.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show lamp's resolved settings.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @app.command("show")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
@@ -11,7 +13,19 @@ from lamp_cli.output import list_table
 from lamp_cli.services import doctor as checks
 
 
-def doctor(ctx: typer.Context) -> None:
+def doctor(
+    ctx: typer.Context,
+    verify_image: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify-image/--no-verify-image",
+            help="As for `lamp release`: --verify-image also checks a pinned digest on ECR; "
+            "--no-verify-image skips the image check. Default: the ECR tag of an image without "
+            "a pinned digest is looked up.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Check that a release can go through, without writing anything.
 
     Checks the settings, the spec files, the tracking server, the registry, the experiment, the
@@ -23,11 +37,15 @@ def doctor(ctx: typer.Context) -> None:
 
         lamp doctor
 
-        MLFLOW_TRACKING_URI=https://mlflow.example.com LAMP_PROJECT_ID=fraud-prj lamp doctor
+        LAMP_PROJECT_ID=fraud-prj lamp doctor --no-verify-image
     """
     app_state = state(ctx)
     out = app_state.out
-    results = checks.run_checks(app_state.settings, announce=lambda msg: out.notice(msg, once=msg))
+    results = checks.run_checks(
+        app_state.settings,
+        announce=lambda msg: out.notice(msg, once=msg),
+        verify_image=verify_image,
+    )
 
     def render(console: Console) -> None:
         rows = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -12,10 +13,14 @@ from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import experiments
 from lamp_cli.services.records import ExperimentRecord
 
-app = typer.Typer(help="Create, list and show MLflow experiments.", no_args_is_help=True)
+REST_CALL_BUDGET = {"experiment create": 2}  # most REST calls allowed; see tests/budget
+
+app = typer.Typer(
+    help="Create, list and show MLflow experiments.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
-def _show(exp: ExperimentRecord):
+def _show(exp: ExperimentRecord) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         console.print(
             key_value_table(

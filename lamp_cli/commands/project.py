@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -10,19 +11,27 @@ from rich.console import Console
 from lamp_cli.commands._common import (
     ExistOkOption,
     ProjectArgument,
+    ProjectOption,
     TagOption,
     backend,
     parse_tags,
+    project_of,
     state,
 )
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import projects
 from lamp_cli.services.records import ProjectRecord
 
-app = typer.Typer(help="Projects: one registered model per LAMP project id.", no_args_is_help=True)
+REST_CALL_BUDGET = {"project create": 1}  # most REST calls allowed; see tests/budget
+
+app = typer.Typer(
+    help="Projects: one registered model per LAMP project id.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
-def _render(project: ProjectRecord):
+def _render(project: ProjectRecord) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         console.print(
             key_value_table(
@@ -42,8 +51,12 @@ def _render(project: ProjectRecord):
 @app.command("create")
 def create(
     ctx: typer.Context,
-    project: ProjectArgument,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    project: ProjectArgument = None,
+    project_option: ProjectOption = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", "-d", help="Description of the project.", show_default=False),
+    ] = None,
     tag: TagOption = None,
     exist_ok: ExistOkOption = False,
 ) -> None:
@@ -54,6 +67,7 @@ def create(
         lamp project create fraud-detector-prj --exist-ok
     """
     tags = parse_tags(tag)
+    project = project_of(ctx, project, project_option)
     out = state(ctx).out
     record, created = projects.create_project(
         backend(ctx), project, exist_ok=exist_ok, description=description, tags=tags
@@ -64,14 +78,18 @@ def create(
 
 
 @app.command("show")
-def show(ctx: typer.Context, project: ProjectArgument) -> None:
+def show(
+    ctx: typer.Context, project: ProjectArgument = None, project_option: ProjectOption = None
+) -> None:
     """Describe a project: description, aliases, tags.
 
-    Example:
+    Examples:
 
         lamp project show fraud-detector-prj
+
+        LAMP_PROJECT_ID=fraud-detector-prj lamp project show
     """
-    record = projects.get_project(backend(ctx), project)
+    record = projects.get_project(backend(ctx), project_of(ctx, project, project_option))
     state(ctx).out.emit(record.to_dict(), human=_render(record), quiet=record.project)
 
 

@@ -23,6 +23,8 @@ from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
 from lamp_cli.settings import is_databricks_uri
 
+REST_CALL_BUDGET = {"release": 14, "release (rerun)": 5}  # most REST calls; see tests/budget
+
 
 def release(
     ctx: typer.Context,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -23,12 +24,19 @@ from lamp_cli.commands._common import (
 )
 from lamp_cli.output import key_value_table
 from lamp_cli.services import runs
+from lamp_cli.services.names import check_run_id
 from lamp_cli.services.records import RunRecord
 
-app = typer.Typer(help="Create runs, show them, and log serving specs.", no_args_is_help=True)
+REST_CALL_BUDGET = {"run create": 2, "run log-spec": 8}  # most REST calls allowed; see tests/budget
+
+app = typer.Typer(
+    help="Create runs, show them, and log serving specs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
-def render_run(run: RunRecord):
+def render_run(run: RunRecord) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         rows = [
             ("run_id", run.run_id),
@@ -67,6 +75,7 @@ def create(
     settings = state(ctx).settings
     experiment = experiment or settings.experiment
     require({"--experiment": experiment}, setting="experiment", env="LAMP_EXPERIMENT")
+    assert experiment is not None
     run = runs.create(backend(ctx), experiment, name=name, tags=tags)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
 
@@ -82,7 +91,7 @@ def show(
 
         lamp run show 3f2a9c0d5e8b4b1c9a7d6e5f4a3b2c1d
     """
-    run = runs.get(backend(ctx), run_id, with_artifacts=True)
+    run = runs.get(backend(ctx), check_run_id(run_id), with_artifacts=True)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
 
 
@@ -117,10 +126,12 @@ def log_spec(
 
     Examples:
 
-        lamp run log-spec -e fraud-detector --model-spec specs/serving-model-spec.yaml \\
-            --endpoint-spec specs/serving-endpoint-spec.yaml
+        lamp run log-spec -e fraud-detector
 
-        lamp run log-spec "$RUN_ID" --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:1.4.1
+        lamp run log-spec -e fraud-detector --model-spec deploy/model.yaml \\
+            --endpoint-spec deploy/endpoint.yaml
+
+        lamp run log-spec "$RUN_ID" --image "$REGISTRY/fraud-detector:1.4.1"
     """
     from lamp_cli.services import provenance, release
     from lamp_cli.specs import load_pair
@@ -135,7 +146,7 @@ def log_spec(
     result = runs.log_specs(
         backend(ctx),
         pair,
-        run_id=run_id,
+        run_id=check_run_id(run_id) if run_id is not None else None,
         experiment=experiment,
         run_name=name,
         extra_tags=origin,

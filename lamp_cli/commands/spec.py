@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 
 app = typer.Typer(
-    help="Author, validate, export and render serving specs (offline).", no_args_is_help=True
+    help="Author, validate, export and render serving specs (offline).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 DEFAULT_DIR = Path("specs")
@@ -85,11 +87,9 @@ def _default_paths(ctx: typer.Context) -> list[Path]:
     ]
     if configured:
         return configured
-    fallback = [DEFAULT_DIR / "serving-model-spec.yaml", DEFAULT_DIR / "serving-endpoint-spec.yaml"]
-    if all(p.exists() for p in fallback):
-        return fallback
     raise UsageError(
-        "no spec files given",
+        "no spec files given, and none at specs/serving-model-spec.yaml or "
+        "specs/serving-endpoint-spec.yaml",
         hint="pass PATH..., or set model-spec / endpoint-spec under [tool.lamp] in pyproject.toml",
     )
 
@@ -113,7 +113,7 @@ def validate(
 
     Examples:
 
-        lamp spec validate specs/serving-model-spec.yaml specs/serving-endpoint-spec.yaml
+        lamp spec validate deploy/model.yaml deploy/endpoint.yaml
 
         lamp spec validate --set model.spec.image.tag=1.5.0
     """
@@ -215,7 +215,7 @@ def render(
         lamp spec render --model-spec specs/serving-model-spec.yaml \\
             --endpoint-spec specs/serving-endpoint-spec.yaml --format application
 
-        lamp -o json spec render --format values --chart-schema chart/values.schema.json
+        lamp -o json spec render -f values --chart-schema values.schema.json
     """
     from lamp_cli.specs import load_pair
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from lamp_cli.commands._common import ProjectArgument, TagOption, backend, parse_tags, state
+from lamp_cli.commands._common import (
+    ProjectArgument,
+    ProjectOption,
+    backend,
+    project_of,
+    split_project,
+    state,
+)
 from lamp_cli.commands._render import (
     ChartSchemaOption,
     RenderFormat,
@@ -17,14 +26,33 @@ from lamp_cli.commands._render import (
 )
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
-from lamp_cli.services import registry, versions
+from lamp_cli.services import versions
 from lamp_cli.services.names import read_version_tag
 from lamp_cli.services.records import VersionRecord
 
-app = typer.Typer(help="List and show the model versions of a project.", no_args_is_help=True)
+app = typer.Typer(
+    help="List and show the model versions of a project.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
-VersionArgument = Annotated[
-    str, typer.Argument(help="Version number, or @ALIAS.", metavar="VERSION_OR_@ALIAS")
+DiffArguments = Annotated[
+    list[str],
+    typer.Argument(
+        help="The project (omitted: --project, LAMP_PROJECT_ID or [tool.lamp]), then the two "
+        "versions to compare, numbers or @ALIAS.",
+        metavar="[LAMP_PROJECT_ID] OLD NEW",
+        show_default=False,
+    ),
+]
+VersionArguments = Annotated[
+    list[str],
+    typer.Argument(
+        help="The project (omitted: --project, LAMP_PROJECT_ID or [tool.lamp]), then a version "
+        "number or @ALIAS.",
+        metavar="[LAMP_PROJECT_ID] VERSION",
+        show_default=False,
+    ),
 ]
 
 
@@ -33,7 +61,7 @@ class SpecKind(str, Enum):
     endpoint = "endpoint"
 
 
-def render_version(version: VersionRecord):
+def render_version(version: VersionRecord) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         console.print(
             key_value_table(
@@ -54,82 +82,26 @@ def render_version(version: VersionRecord):
     return render
 
 
-def register(
+@app.command("list")
+def list_(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(help="Run carrying both specs.", metavar="RUN_ID")],
-    project: ProjectArgument,
-    alias: Annotated[
-        list[str] | None,
-        typer.Option("--alias", "-a", help="Point this alias at the version; repeatable."),
+    project: ProjectArgument = None,
+    project_option: ProjectOption = None,
+    max_: Annotated[
+        int | None,
+        typer.Option("--max", min=1, help="Show only the N newest versions.", show_default=False),
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    tag: TagOption = None,
-    wait_timeout: Annotated[
-        float,
-        typer.Option("--wait-timeout", min=0, help="Seconds to wait for the version to be READY."),
-    ] = 300.0,
 ) -> None:
-    """Register a run's specs as a new model version of the project LAMP_PROJECT_ID.
-
-    The run must be FINISHED and carry both specs; the project must exist. The version's source
-    is runs:/RUN_ID/lamp and it carries the run's lamp.* tags (git commit, ref, repository; where
-    the run has none, those of this checkout or GitHub Actions run). Registering a run that
-    already is a version of the project returns that version (exit 0), also when registrations
-    race. An alias already on an older version moves to this one; moving it back to an older
-    version is refused (exit 5). In GitHub Actions, run_id, model_version and project are step
-    outputs.
+    """List the versions of a project, newest first (every version, or the --max newest).
 
     Examples:
 
-        lamp register "$RUN_ID" fraud-detector-prj --alias staging
-
-        VERSION=$(lamp -o quiet register "$RUN_ID" "$LAMP_PROJECT_ID")
-    """
-    from lamp_cli import gha
-    from lamp_cli.services import provenance
-
-    tags = parse_tags(tag)
-    app_state = state(ctx)
-    out = app_state.out
-    origin = provenance.collect(app_state.settings.cwd).tags(release_key=False)
-    result = registry.register(
-        backend(ctx),
-        run_id,
-        project,
-        aliases=alias or (),
-        description=description,
-        tags=tags,
-        wait_timeout=wait_timeout,
-        on_wait=out.notice,
-        provenance=origin,
-    )
-    version = result.version
-    project = version.project  # on Unity Catalog, the three-level name
-    if not result.created:
-        out.notice(f"run {run_id} already is version {version.version} of '{project}'")
-    for name, previous in result.moved_aliases.items():
-        out.notice(f"alias @{name} moved from version {previous} to {version.version}")
-    data = {**version.to_dict(), "created": result.created}
-    outputs = {
-        "run_id": run_id,
-        "project": project,
-        "model_version": str(version.version),
-        "image": read_version_tag(version.tags, "lamp.image") or "",
-        "created": str(result.created).lower(),
-    }
-    gha.publish(f"lamp register: {project} version {version.version}", outputs)
-    out.emit(data, human=render_version(version), quiet=str(version.version))
-
-
-@app.command("list")
-def list_(ctx: typer.Context, project: ProjectArgument) -> None:
-    """List the versions of a project, newest first.
-
-    Example:
-
         lamp version list fraud-detector-prj
+
+        LAMP_PROJECT_ID=fraud-detector-prj lamp version list --max 5
     """
-    found = versions.list_versions(backend(ctx), project)
+    name = project_of(ctx, project, project_option)
+    found = versions.list_versions(backend(ctx), name, limit=max_)
 
     def render(console: Console) -> None:
         rows = [
@@ -151,15 +123,16 @@ def list_(ctx: typer.Context, project: ProjectArgument) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, project: ProjectArgument, version: VersionArgument) -> None:
+def show(ctx: typer.Context, args: VersionArguments, project_option: ProjectOption = None) -> None:
     """Describe one version, by number or @alias.
 
     Examples:
 
         lamp version show fraud-detector-prj 3
 
-        lamp version show fraud-detector-prj @production
+        LAMP_PROJECT_ID=fraud-detector-prj lamp version show @production
     """
+    project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
     record = versions.get_version(backend(ctx), project, _ref(version))
     state(ctx).out.emit(record.to_dict(), human=render_version(record), quiet=str(record.version))
 
@@ -167,8 +140,8 @@ def show(ctx: typer.Context, project: ProjectArgument, version: VersionArgument)
 @app.command("spec")
 def spec(
     ctx: typer.Context,
-    project: ProjectArgument,
-    version: VersionArgument,
+    args: VersionArguments,
+    project_option: ProjectOption = None,
     kind: Annotated[
         SpecKind, typer.Option("--kind", "-k", help="Which spec to print.")
     ] = SpecKind.endpoint,
@@ -179,6 +152,7 @@ def spec(
 
         lamp version spec fraud-detector-prj @production --kind endpoint
     """
+    project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
     record, text = versions.read_spec(backend(ctx), project, _ref(version), kind.value)
     out = state(ctx).out
     if out.mode.value == "json":
@@ -199,8 +173,8 @@ def spec(
 @app.command("render")
 def render(
     ctx: typer.Context,
-    project: ProjectArgument,
-    version: VersionArgument,
+    args: VersionArguments,
+    project_option: ProjectOption = None,
     format_: RenderFormatOption = RenderFormat.both,
     chart_schema: ChartSchemaOption = None,
 ) -> None:
@@ -215,8 +189,62 @@ def render(
 
         lamp -o json version render fraud-detector-prj 3 --format values
     """
+    project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
     _, pair = versions.read_pair(backend(ctx), project, _ref(version))
     emit_render(state(ctx).out, pair, format_, chart_schema)
+
+
+@app.command("diff")
+def diff(ctx: typer.Context, args: DiffArguments, project_option: ProjectOption = None) -> None:
+    """Compare the specs of two versions: each field that differs, old and new value.
+
+    Reads both versions' specs as the operator reads them (models:/) and prints the fields that
+    differ in either spec, nothing unchanged; the image is named first. Exit 0 whether or not
+    they differ.
+
+    Examples:
+
+        lamp version diff fraud-detector-prj @production @candidate
+
+        lamp -o json version diff fraud-detector-prj 3 4
+    """
+    project, (old, new) = split_project(ctx, args, ("OLD", "NEW"), project_option)
+    result = versions.diff(backend(ctx), project, _ref(old), _ref(new))
+    data = {
+        "project": result.old.project,
+        "old": {
+            "version": result.old.version,
+            "run_id": result.old.run_id,
+            "image": result.old_image,
+        },
+        "new": {
+            "version": result.new.version,
+            "run_id": result.new.run_id,
+            "image": result.new_image,
+        },
+        "image_changed": result.old_image != result.new_image,
+        "changes": result.changes,
+    }
+
+    def render(console: Console) -> None:
+        console.print(
+            f"{result.old.project}: version {result.old.version} -> version {result.new.version}"
+        )
+        if result.old_image != result.new_image:
+            console.print(f"image: {result.old_image} -> {result.new_image}")
+        if not result.changes:
+            console.print("no differences in the specs")
+            return
+        rows = [(c["spec"], c["path"], _shown(c["old"]), _shown(c["new"])) for c in result.changes]
+        console.print(list_table(["SPEC", "FIELD", "OLD", "NEW"], rows))
+
+    state(ctx).out.emit(
+        data, human=render, quiet=[f"{c['spec']}.{c['path']}" for c in result.changes]
+    )
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else json.dumps(value) if not isinstance(value, str) else value
 
 
 def _ref(value: str) -> str:

@@ -36,8 +36,17 @@ def _failed(name: str, err: LampError) -> Check:
     return Check(name, FAILED, err.message, exit_code=err.exit_code, hint=err.hint)
 
 
-def run_checks(settings: Settings, announce: Callable[[str], None] | None = None) -> list[Check]:
-    """Settings, specs, tracking server, registry, experiment, project and image, in that order."""
+def run_checks(
+    settings: Settings,
+    announce: Callable[[str], None] | None = None,
+    *,
+    verify_image: bool | None = None,
+) -> list[Check]:
+    """Settings, specs, tracking server, registry, experiment, project and image, in that order.
+
+    The spec files and the image look-up are exactly those of ``lamp release`` with the same
+    settings and ``--verify-image`` choice.
+    """
     checks = [
         Check(
             "settings",
@@ -53,7 +62,7 @@ def run_checks(settings: Settings, announce: Callable[[str], None] | None = None
     checks.append(_check_registry(backend))
     checks.append(_check_experiment(backend, settings))
     checks.append(_check_project(backend, settings))
-    checks.append(_check_image(pair))
+    checks.append(_check_image(pair, verify_image))
     return checks
 
 
@@ -138,15 +147,20 @@ def _check_project(backend: Backend | None, settings: Settings) -> Check:
     return Check("project", OK, f"'{project.project}' exists")
 
 
-def _check_image(pair: SpecPair | None) -> Check:
+def _check_image(pair: SpecPair | None, verify: bool | None) -> Check:
     if pair is None:
         return Check("image", SKIPPED, "no valid model spec to read the image from")
+    if verify is False:
+        return Check("image", SKIPPED, "--no-verify-image: release makes no AWS call")
     from lamp_cli.services import ecr
 
-    image = pair.model.document.spec.image
+    image = pair.model_spec.spec.image
     ref = ecr.parse_image_ref(f"{image.repository}:{image.tag}")
     if not ref.is_ecr:
         return Check("image", SKIPPED, f"{ref.registry} is not ECR; nothing to look up")
+    if image.digest and verify is None:
+        # What release does: a pinned digest is trusted unless --verify-image asks to check it.
+        return Check("image", OK, f"digest pinned ({image.digest[:19]}...); not looked up")
     try:
         digest = ecr.resolve_digest(image.repository, image.tag)
     except LampError as err:

@@ -109,3 +109,18 @@ def check_tag_keys(tags: Mapping[str, str], settings: Settings, what: str) -> No
             f"keys containing any of {' '.join(UC_TAG_RESERVED)}",
             hint="use letters, digits and '_' (for example team_name=fraud)",
         )
+
+
+#: MLflow's own rule for run ids (mlflow.utils.validation): checked here so that a malformed id
+#: is refused before any request.
+_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+
+
+def check_run_id(run_id: str) -> str:
+    if not _RUN_ID_RE.match(run_id or ""):
+        raise InvalidInput(
+            f"invalid run id {run_id!r}: a run id is letters, digits, '_' and '-' "
+            "(32 hexadecimal characters as MLflow makes them)",
+            hint="copy it from `lamp run log-spec -o quiet ...` or the MLflow UI",
+        )
+    return run_id

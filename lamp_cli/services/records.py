@@ -97,8 +97,10 @@ class ProjectRecord:
         return cls(
             project=model.name,
             description=model.description or None,
-            tags=dict(model.tags or {}),
-            aliases={k: str(v) for k, v in (getattr(model, "aliases", None) or {}).items()},
+            tags=dict(_listed(getattr(model, "tags", None)) or {}),
+            aliases={
+                k: str(v) for k, v in (_listed(getattr(model, "aliases", None)) or {}).items()
+            },
             created_at=iso_time(model.creation_timestamp),
         )
 

@@ -7,7 +7,9 @@ neither tags nor aliases: aliases come from the registered model, tags from ``ge
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lamp_cli.errors import InvalidInput, NotFound, SpecInvalid, Subject
 from lamp_cli.services import projects, runs
@@ -36,10 +38,13 @@ def search(backend: Backend, name: str, *, run_id: str | None = None) -> list[Ve
     return [r for r in records if r.project.lower() == name.lower()]
 
 
-def list_versions(backend: Backend, project: str) -> list[VersionRecord]:
-    """Every version of ``project``, newest first, with its aliases."""
+def list_versions(backend: Backend, project: str, limit: int | None = None) -> list[VersionRecord]:
+    """The versions of ``project``, newest first, with their aliases; all of them, or the
+    ``limit`` newest."""
     record = projects.get_project(backend, project)
     versions = sorted(search(backend, record.project), key=lambda v: v.version, reverse=True)
+    if limit is not None:
+        versions = versions[:limit]
     for version in versions:
         version.aliases = sorted(a for a, v in record.aliases.items() if v == str(version.version))
     return versions
@@ -58,7 +63,8 @@ def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
             f"alias '@{alias}' of project '{name}'",
             hint_not_found=f"list versions with: lamp version list {name}",
         )
-        fetch, args = client.get_model_version_by_alias, (name, alias)
+        fetch: Callable[[str, str], Any] = client.get_model_version_by_alias
+        args = (name, alias)
     else:
         if not ref.isdigit():
             raise InvalidInput(f"'{ref}' is neither a version number nor an @alias")
@@ -66,7 +72,7 @@ def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
             f"version {ref} of project '{name}'",
             hint_not_found=f"list versions with: lamp version list {name}",
         )
-        fetch, args = client.get_model_version, (name, ref)
+        fetch, args = client.get_model_version, (name, ref)  # same shape: (name, str)
     try:
         mv = backend.call(subject, fetch, *args)
     except NotFound:
@@ -124,3 +130,62 @@ def _read_files(backend: Backend, version: VersionRecord, files: list[str]) -> d
                     hint=_NOT_BY_LAMP,
                 ) from None
         raise
+
+
+_ABSENT = object()
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat or {prefix: {}}
+    if isinstance(value, list) and value:
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix: value}
+
+
+@dataclass
+class VersionDiff:
+    old: VersionRecord
+    new: VersionRecord
+    old_image: str
+    new_image: str
+    changes: list[dict[str, Any]]  # {spec, path, old, new}; a missing side is None
+
+
+def diff(backend: Backend, project: str, old_ref: str, new_ref: str) -> VersionDiff:
+    """The fields that differ between the specs of two versions (as the operator reads them)."""
+    import yaml
+
+    old, old_pair = read_pair(backend, project, old_ref)
+    new, new_pair = read_pair(backend, project, new_ref)
+    changes: list[dict[str, Any]] = []
+    for kind, before, after in (
+        ("model", old_pair.model, new_pair.model),
+        ("endpoint", old_pair.endpoint, new_pair.endpoint),
+    ):
+        flat_before = _flatten(yaml.safe_load(before.text))
+        flat_after = _flatten(yaml.safe_load(after.text))
+        for path in sorted(set(flat_before) | set(flat_after)):
+            a, b = flat_before.get(path, _ABSENT), flat_after.get(path, _ABSENT)
+            if a != b:
+                changes.append(
+                    {
+                        "spec": kind,
+                        "path": path,
+                        "old": None if a is _ABSENT else a,
+                        "new": None if b is _ABSENT else b,
+                    }
+                )
+    return VersionDiff(
+        old=old,
+        new=new,
+        old_image=runs.image_ref(old_pair),
+        new_image=runs.image_ref(new_pair),
+        changes=changes,
+    )

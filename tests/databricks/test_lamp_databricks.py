@@ -326,3 +326,53 @@ def test_doctor_names_unity_catalog_and_why(lamp, databricks, uc, unique) -> Non
     assert "Unity Catalog" in checks["registry"]["detail"]
     assert checks["project"]["status"] == "ok"
     assert f"{CATALOG}.{SCHEMA}.doc-{unique}" in checks["project"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["experiment", "list"],
+        ["experiment", "create", "/Shared/denied"],
+        ["project", "show", "denied"],
+        ["version", "list", "denied"],
+        ["version", "show", "denied", "@candidate"],
+        ["register", "0" * 32, "denied"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_a_rejected_token_is_exit_7_without_the_token(lamp, databricks, uc, argv) -> None:
+    canary = "dapi-canary-0123456789abcdef"
+    uc("pat", DATABRICKS_TOKEN=canary, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
+    result = lamp(*argv)
+    assert result.exit_code == 7, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert canary not in result.stderr
+
+
+def test_compare_and_promote_on_unity_catalog(lamp, databricks, uc, specs, unique) -> None:
+    uc()
+    experiment, project = f"/Shared/promote-{unique}", f"promote-{unique}"
+    full = f"{CATALOG}.{SCHEMA}.{project}"
+    assert lamp("experiment", "create", experiment).exit_code == 0
+    assert lamp("project", "create", project).exit_code == 0
+    model, endpoint = specs
+    base = ["-o", "json", "run", "log-spec", "-e", experiment]
+    base += ["--model-spec", str(model), "--endpoint-spec", str(endpoint)]
+    first = json.loads(lamp(*base).stdout)
+    second = json.loads(lamp(*base, "--set", "endpoint.spec.replicas=4").stdout)
+    assert lamp("register", first["run_id"], project, "-a", "production").exit_code == 0
+    assert lamp("register", second["run_id"], project).exit_code == 0
+    diffed = lamp("-o", "json", "version", "diff", project, "@production", "2")
+    assert diffed.exit_code == 0, diffed.stderr
+    diff = json.loads(diffed.stdout)
+    assert diff["project"] == full
+    assert [(c["path"], c["old"], c["new"]) for c in diff["changes"]] == [("spec.replicas", 2, 4)]
+    moved = lamp("-o", "json", "version", "alias", "set", project, "production", "2",
+                 "--expect-current", "1")  # fmt: skip
+    assert moved.exit_code == 0, moved.stderr
+    listed = json.loads(lamp("-o", "json", "version", "list", project).stdout)
+    assert [(v["version"], v["aliases"]) for v in listed] == [(2, ["production"]), (1, [])]
+    assert lamp("version", "alias", "delete", full, "production").exit_code == 0
+    projects = lamp("-o", "json", "project", "list")
+    assert projects.exit_code == 0, projects.stderr
+    assert full in [p["project"] for p in json.loads(projects.stdout)]
