@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a virtual environment with lamp and its test extra, then lints and runs the tests.
+# Sets up a virtual environment with lamp and its test extra, then lints, type-checks (mypy
+# --strict on lamp_cli/) and runs the tests.
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +13,5 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/python -m mypy
 .venv/bin/python -m pytest "$@"

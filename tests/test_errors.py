@@ -12,8 +12,8 @@ from lamp_cli.errors import (
     Subject,
     UnexpectedError,
     redact,
-    translate_backend_error,
 )
+from lamp_cli.translate import translate_backend_error
 
 
 class FakeMlflowError(Exception):

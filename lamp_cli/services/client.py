@@ -1,8 +1,16 @@
 """The MLflow client factory: the only module that imports mlflow, and only when a command needs it.
 
-It also owns the three things every backend call shares: HTTP retry and timeout defaults that fail a
-dead server in seconds instead of minutes, keeping MLflow's prints and log lines off stdout, and
-translating MLflow's exceptions into lamp's errors.
+It also owns what every backend call shares: HTTP retry and timeout defaults that fail a dead
+server in seconds instead of minutes, keeping MLflow's prints and log lines off stdout, translating
+MLflow's exceptions into lamp's errors, and the retries of creates.
+
+Retries. Reads and idempotent writes (tags, artifacts, status, aliases, deletes) are retried by
+MLflow's HTTP client. A create is not idempotent: when its answer is lost, MLflow's client would
+send it again and the server would create a second experiment, run or version. So lamp turns
+MLflow's retries off for creates and retries them itself (:meth:`Backend.create`): each create
+carries a request id, written as a tag in the same call; after a failure that leaves open whether
+the server acted (transport error, timeout, 429, 5xx) lamp looks the request id up, and sends the
+create again only when nothing carries it. 4xx answers and permission errors are never retried.
 """
 
 from __future__ import annotations
@@ -10,14 +18,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import sys
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lamp_cli.errors import LampError, NotFound, Subject, redact, translate_backend_error
+from lamp_cli.errors import (
+    Conflict,
+    LampError,
+    NotFound,
+    Subject,
+    redact,
+)
 from lamp_cli.services import databricks as databricks_service
-from lamp_cli.settings import Settings, is_databricks_uri
+from lamp_cli.settings import Settings, check_uri, is_databricks_uri
+from lamp_cli.translate import translate_backend_error
+
+EMBEDDED_DB_FILE = "mlflow.db"
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -38,7 +58,72 @@ HTTP_DEFAULTS = {
 }
 _QUIET_DEFAULTS = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    # MLflow's telemetry thread edits os.environ while requests read it (a rare KeyError on
+    # '_MLFLOW_TELEMETRY_SESSION_ID'), and a CLI in CI should not phone home. Users opt back in
+    # with MLFLOW_DISABLE_TELEMETRY=false.
+    "MLFLOW_DISABLE_TELEMETRY": "true",
 }
+_MAX_RETRIES = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
+
+#: The tag that carries the request id of a create: ``lamp.request_id`` on experiments and runs,
+#: ``lamp_request_id`` on registered models and versions (Unity Catalog refuses dots in keys).
+REQUEST_ID_TAG = "lamp.request_id"
+REQUEST_ID_KEY = "lamp_request_id"
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """lamp's own retries of creates, from the same variables as MLflow's HTTP client."""
+
+    retries: int
+    backoff_factor: float
+    jitter: float
+    timeout: float
+
+    @classmethod
+    def from_environment(cls) -> RetryPolicy:
+        def number(name: str, default: float) -> float:
+            try:
+                return float(os.environ.get(name, default))
+            except ValueError:
+                return default
+
+        return cls(
+            retries=max(0, int(number(_MAX_RETRIES, 2))),
+            backoff_factor=max(0.0, number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 1)),
+            jitter=max(0.0, number("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 0.3)),
+            timeout=max(0.1, number("MLFLOW_HTTP_REQUEST_TIMEOUT", 4)),
+        )
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt`` (1, 2, ...): exponential, with jitter."""
+        return float(self.backoff_factor * 2.0 ** (attempt - 1) + random.random() * self.jitter)
+
+    @property
+    def budget(self) -> float:
+        """How long one create may take with its retries: what one read takes with MLflow's."""
+        waits = sum(self.backoff_factor * 2.0 ** (n - 1) + self.jitter for n in range(self.retries))
+        return float((self.retries + 1) * self.timeout + waits)
+
+
+@contextlib.contextmanager
+def _mlflow_retries_off() -> Iterator[None]:
+    # MLflow reads the variable on every request, so this covers exactly the calls inside.
+    before = os.environ.get(_MAX_RETRIES)
+    os.environ[_MAX_RETRIES] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_MAX_RETRIES, None)
+        else:
+            os.environ[_MAX_RETRIES] = before
+
+
 _NOISY_LOGGERS = (
     "mlflow",
     "alembic",
@@ -81,6 +166,52 @@ class Backend:
             except Exception as exc:
                 raise translate_backend_error(exc, subject) from exc
 
+    def create(
+        self,
+        subject: Subject,
+        fn: Callable[..., T],
+        *args: Any,
+        find: Callable[[], T | None],
+        **kwargs: Any,
+    ) -> T:
+        """Run a create that carries a request id, retrying it without ever doubling it.
+
+        ``find`` returns what carries this create's request id, or None. It is asked after every
+        failure that leaves open whether the server acted, and after a conflict that follows
+        one (the lost first attempt took the name). A create is sent again only when ``find``
+        finds nothing; a 4xx answer or a permission error ends the retries at once.
+        """
+        policy = RetryPolicy.from_environment()
+        deadline = time.monotonic() + policy.budget
+        pending = False  # a create may have reached the server
+        error: LampError | None = None
+        for attempt in range(policy.retries + 1):
+            if attempt:
+                time.sleep(policy.delay(attempt))
+            try:
+                with _mlflow_retries_off():
+                    if pending and (found := self.call(subject, find)) is not None:
+                        return found
+                    return self.call(subject, fn, *args, **kwargs)
+            except Conflict:
+                if pending:
+                    with _mlflow_retries_off():
+                        if (found := self.call(subject, find)) is not None:
+                            return found
+                raise
+            except LampError as err:
+                if not err.retryable:
+                    raise
+                error, pending = err, True
+            if time.monotonic() >= deadline:
+                break
+        # The last attempt may have reached the server too.
+        with contextlib.suppress(LampError), _mlflow_retries_off():
+            if (found := self.call(subject, find)) is not None:
+                return found
+        assert error is not None
+        raise error
+
     def search_all(
         self, subject: Subject, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> list[Any]:
@@ -93,6 +224,27 @@ class Backend:
             token = getattr(page, "token", None)
             if not token:
                 return results
+
+    def upload(
+        self, subject: Subject, run_id: str, artifact_uri: str | None, local_dir: str, path: str
+    ) -> None:
+        """Upload the folder ``local_dir`` to ``path`` under a run's artifacts.
+
+        With the run's artifact URI at hand (it came back when the run was created or read) the
+        store is written directly: MLflow's client would read the run again only to learn it.
+        On Databricks the client adds the profile to the URI, so it goes through the client.
+        """
+        if not artifact_uri or self.on_databricks:
+            self.call(subject, self.client.log_artifacts, run_id, local_dir, path)
+            return
+        import mlflow
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        def upload() -> None:
+            repo = get_artifact_repository(artifact_uri, tracking_uri=mlflow.get_tracking_uri())
+            repo.log_artifacts(local_dir, path)  # type: ignore[no-untyped-call]
+
+        self.call(subject, upload)
 
     def set_run_tags(self, subject: Subject, run_id: str, tags: Mapping[str, str]) -> None:
         """Write all ``tags`` on a run in one request."""
@@ -160,13 +312,17 @@ def connect(settings: Settings, announce: Callable[[str], None] | None = None) -
     """An MLflow client for ``settings``; imports mlflow on first use."""
     tracking_uri = settings.tracking_uri
     registry_uri = settings.effective_registry_uri
+    check_uri(tracking_uri, "tracking URI")
+    check_uri(registry_uri, "registry URI")
     databricks = is_databricks_uri(tracking_uri) or is_databricks_uri(registry_uri)
     if databricks:
         databricks_service.check_client_packages()
-    if settings.uses_embedded_default and announce is not None:
+    # The embedded store is announced once: when this command creates it.
+    creating = not (settings.cwd / EMBEDDED_DB_FILE).exists()
+    if settings.uses_embedded_default and announce is not None and creating:
         legacy = settings.legacy_file_store()
         announce(
-            f"using the local store {tracking_uri} in {settings.cwd} "
+            f"creating the local store {tracking_uri} in {settings.cwd} "
             "(set MLFLOW_TRACKING_URI or --tracking-uri for a server)"
         )
         if legacy is not None:
@@ -226,10 +382,23 @@ def absolute_sqlite_uri(uri: str, settings: Settings) -> str:
     return uri
 
 
-def _missing_driver(exc: ImportError, uri: str) -> LampError:
-    from lamp_cli.errors import UnexpectedError
+_DRIVER_HINTS = {
+    "psycopg": "pip install psycopg2-binary",
+    "psycopg2": "pip install psycopg2-binary",
+    "MySQLdb": "pip install mysqlclient, or pip install pymysql with a mysql+pymysql:// URI",
+    "pymysql": "pip install pymysql",
+    "pyodbc": "pip install pyodbc",
+}
 
-    return UnexpectedError(
-        f"cannot open {redact(uri)}: missing Python package ({exc.name or exc})",
-        hint="reinstall lamp-cli; the SQLite store needs sqlalchemy and alembic",
+
+def _missing_driver(exc: ImportError, uri: str) -> LampError:
+    from lamp_cli.errors import UsageError
+
+    name = (exc.name or "").split(".")[0]
+    hint = _DRIVER_HINTS.get(
+        name, "reinstall lamp-cli: the SQLite store needs sqlalchemy and alembic"
+    )
+    return UsageError(
+        f"cannot open {redact(uri)}: the Python package '{name or exc}' is not installed",
+        hint=hint,
     )

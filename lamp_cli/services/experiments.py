@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
 from lamp_cli.services import databricks
-from lamp_cli.services.client import ACTIVE_ONLY, Backend
+from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
 from lamp_cli.services.records import ExperimentRecord
 
 MAX_NAME = 500
@@ -52,23 +52,65 @@ def create(
     conflict either way: MLflow keeps the name reserved until it is restored or purged.
     """
     name = check_name(name, backend)
-    subject = _subject(name)
     try:
-        experiment_id = backend.call(
-            subject,
-            backend.client.create_experiment,
-            name,
-            artifact_location=artifact_location,
-            tags=dict(tags or {}),
-        )
+        experiment_id = _create(backend, name, tags, artifact_location)
     except Conflict:
         # It exists already (or a racing creator was first): say how, or return it.
         existing = find(backend, name)
         if existing is None:
             raise
         return _existing(existing, exist_ok), False
-    raw = backend.call(subject, backend.client.get_experiment, experiment_id)
+    # The server decides the artifact location and the creation time that the output shows.
+    raw = backend.call(_subject(name), backend.client.get_experiment, experiment_id)
     return ExperimentRecord.from_mlflow(raw), True
+
+
+def ensure(backend: Backend, name: str) -> tuple[ExperimentRecord, bool]:
+    """The live experiment ``name``, created when missing; and whether this call created it.
+
+    A created one is returned as far as this process knows it (id and name): its server-side
+    fields are not read back.
+    """
+    name = check_name(name, backend)
+    existing = find(backend, name)
+    if existing is not None:
+        return _existing(existing, exist_ok=True), False
+    try:
+        experiment_id = _create(backend, name, None, None)
+    except Conflict:
+        existing = find(backend, name)  # a racer created it in between
+        if existing is None:
+            raise
+        return _existing(existing, exist_ok=True), False
+    record = ExperimentRecord(
+        str(experiment_id), name, artifact_location="", lifecycle_stage="active"
+    )
+    return record, True
+
+
+def _create(
+    backend: Backend,
+    name: str,
+    tags: Mapping[str, str] | None,
+    artifact_location: str | None,
+) -> str:
+    """The id of a new experiment ``name``; a retry after a lost answer finds it by request id."""
+    request_id = new_request_id()
+
+    def mine() -> str | None:
+        exp = backend.client.get_experiment_by_name(name)
+        if exp is None or (exp.tags or {}).get(REQUEST_ID_TAG) != request_id:
+            return None
+        return str(exp.experiment_id)
+
+    return backend.create(
+        _subject(name),
+        backend.client.create_experiment,
+        name,
+        artifact_location=artifact_location,
+        tags={**dict(tags or {}), REQUEST_ID_TAG: request_id},
+        find=mine,
+    )
 
 
 def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lamp_cli.errors import Conflict, Subject
+from lamp_cli.errors import Conflict, NotFound, Subject
 from lamp_cli.services import names
-from lamp_cli.services.client import Backend
+from lamp_cli.services.client import REQUEST_ID_KEY, Backend, new_request_id
 from lamp_cli.services.records import ProjectRecord
 
 
@@ -41,13 +41,24 @@ def create_project(
     """Create the registered model of ``project``; return it and whether it was created."""
     name = registered_name(backend, project)
     names.check_tag_keys(tags or {}, backend.settings, "project")
+    request_id = new_request_id()
+
+    def mine() -> object | None:
+        # A lost answer: the project exists, and carries this request id if it is ours.
+        try:
+            model = backend.call(subject(name), backend.client.get_registered_model, name)
+        except NotFound:
+            return None
+        return model if (model.tags or {}).get(REQUEST_ID_KEY) == request_id else None
+
     try:
-        model = backend.call(
+        model = backend.create(
             subject(name),
             backend.client.create_registered_model,
             name,
-            tags=dict(tags or {}),
+            tags={**dict(tags or {}), REQUEST_ID_KEY: request_id},
             description=description,
+            find=mine,
         )
     except Conflict:
         if not exist_ok:

@@ -4,6 +4,11 @@ A version's source is ``runs:/<run_id>/lamp``, a model directory (``MLmodel`` be
 and ``lamp.json``) that every registry accepts, Unity Catalog included. Registration is
 idempotent per (project, run), also under races. The run's ``lamp.*`` tags are copied to the
 version under the keys of :mod:`lamp_cli.services.names` (valid on Unity Catalog).
+
+Races are settled by the registry's own order (:func:`settle`): the version numbers of a
+registered model only grow, so among the versions that stand for the same thing (the same run, or
+the same release) the lowest number is the one every racer agrees on, as long as each looks after
+its own version exists. The others delete their own version at once. No client clock decides.
 """
 
 from __future__ import annotations
@@ -13,23 +18,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lamp_cli.errors import (
-    BackendUnavailable,
-    Conflict,
-    LampError,
-    NotFound,
-    Subject,
-    UnexpectedError,
-)
+from lamp_cli.errors import BackendUnavailable, Conflict, LampError, NotFound, Subject
 from lamp_cli.services import names, projects, runs, versions
-from lamp_cli.services.client import Backend
-from lamp_cli.services.records import VersionRecord
+from lamp_cli.services.client import REQUEST_ID_KEY, REQUEST_ID_TAG, Backend, new_request_id
+from lamp_cli.services.records import RunRecord, VersionRecord
 
 COPIED_TAG_PREFIXES = ("lamp.",)
 #: Bookkeeping of a run that says nothing about the version made from it.
 NOT_COPIED_TAGS = frozenset(
     {
         runs.TAG_ERROR,
+        REQUEST_ID_TAG,
         "lamp.release.specs",
         "lamp.release.superseded_by",
         "lamp.release.abandoned",
@@ -37,7 +36,6 @@ NOT_COPIED_TAGS = frozenset(
 )
 POLL_SECONDS = 0.5
 ALIAS_ATTEMPTS = 3
-CREATE_ATTEMPTS = 3
 
 
 @dataclass
@@ -74,33 +72,55 @@ def register(
     names.check_tag_keys(tags or {}, backend.settings, "version")
     run = runs.get(backend, run_id, with_artifacts=True)
     _check_run_carries_specs(run, needs_model_dir=backend.registry_kind == "unity-catalog")
-    projects.get_project(backend, name)
-
-    existing = versions.search(backend, name, run_id=run_id)
-    created = False
+    record = projects.get_project(backend, name)
+    existing = versions.search(backend, record.project, run_id=run_id)
     if existing:
-        # Search results of some registries carry no tags or aliases: read the version whole.
-        first = min(existing, key=lambda v: v.version)
-        version = versions.get_version(backend, name, str(first.version))
+        version, created = whole(backend, min(existing, key=lambda v: v.version)), False
     else:
-        copied = {
-            k: v
-            for k, v in run.tags.items()
-            if k.startswith(COPIED_TAG_PREFIXES) and k not in NOT_COPIED_TAGS
-        }
-        version_tags = names.version_tags({**dict(provenance or {}), **copied})
-        version = _create_version(
-            backend, name, run_id, {**version_tags, **dict(tags or {})}, description
+        mine = create_version(
+            backend, record.project, run, provenance=provenance, tags=tags, description=description
         )
-        created = True
+        version = settle(
+            backend, mine, lambda: versions.search(backend, record.project, run_id=run_id)
+        )
+        created = version.version == mine.version
+    return finish(
+        backend,
+        version,
+        created=created,
+        aliases=aliases,
+        current_aliases=record.aliases,
+        keep_newer_aliases=keep_newer_aliases,
+        wait_timeout=wait_timeout,
+        on_wait=on_wait,
+    )
+
+
+def finish(
+    backend: Backend,
+    version: VersionRecord,
+    *,
+    created: bool,
+    aliases: Sequence[str],
+    current_aliases: Mapping[str, str],
+    keep_newer_aliases: bool,
+    wait_timeout: float,
+    on_wait: Callable[[str], None] | None,
+) -> Registration:
+    """Wait for ``version`` to be READY, then point ``aliases`` at it (``current_aliases``: where
+    they pointed when the project was read)."""
     version = _wait_ready(backend, version, wait_timeout, on_wait)
-    moved, kept = _set_aliases(backend, version, aliases, keep_newer=keep_newer_aliases)
+    moved, kept = _set_aliases(
+        backend, version, aliases, keep_newer=keep_newer_aliases, current=current_aliases
+    )
     pointed = [a for a in aliases if a not in kept]
-    version.aliases = sorted(set(version.aliases) | set(pointed))
+    # Search results carry no aliases; the project read before knows where each one points.
+    already = {a for a, v in current_aliases.items() if v == str(version.version)}
+    version.aliases = sorted(set(version.aliases) | already | set(pointed))
     return Registration(version=version, created=created, moved_aliases=moved, kept_aliases=kept)
 
 
-def _check_run_carries_specs(run: runs.RunRecord, *, needs_model_dir: bool) -> None:
+def _check_run_carries_specs(run: RunRecord, *, needs_model_dir: bool) -> None:
     expected = {f"{runs.ARTIFACT_DIR}/{name}" for name in runs.SPEC_FILES}
     missing = sorted(expected - set(run.artifacts))
     model_file = f"{runs.ARTIFACT_DIR}/{runs.MLMODEL_FILE}"
@@ -126,56 +146,86 @@ def _check_run_carries_specs(run: runs.RunRecord, *, needs_model_dir: bool) -> N
         )
 
 
-def _create_version(
+def create_version(
     backend: Backend,
     project: str,
-    run_id: str,
-    tags: Mapping[str, str],
-    description: str | None,
+    run: RunRecord,
+    *,
+    provenance: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
 ) -> VersionRecord:
+    """A new version of ``project`` from ``run``, created exactly once.
+
+    It carries the run's ``lamp.*`` tags and a request id; a retry after a lost answer finds the
+    version by that id among the versions of the run instead of creating another.
+    """
+    copied = {
+        k: v
+        for k, v in run.tags.items()
+        if k.startswith(COPIED_TAG_PREFIXES) and k not in NOT_COPIED_TAGS
+    }
+    request_id = new_request_id()
+    version_tags = {
+        **names.version_tags({**dict(provenance or {}), **copied}),
+        **dict(tags or {}),
+        REQUEST_ID_KEY: request_id,
+    }
     subject = Subject(
-        f"new version of project '{project}' from run {run_id}",
+        f"new version of project '{project}' from run {run.run_id}",
         hint_not_found=f"the platform creates projects; locally: lamp project create {project}",
     )
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            mv = backend.call(
-                subject,
-                backend.client.create_model_version,
-                project,
-                f"runs:/{run_id}/{runs.ARTIFACT_DIR}",
-                run_id=run_id,
-                tags=dict(tags),
-                description=description,
-                await_creation_for=0,
-            )
-            break
-        except (Conflict, UnexpectedError):
-            # Under a burst of registrations the store can give up allocating the next version
-            # number; a racer registering this same run may have succeeded meanwhile.
-            same_run = versions.search(backend, project, run_id=run_id)
-            if same_run:
-                return min(same_run, key=lambda v: v.version)
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(POLL_SECONDS * (attempt + 1))
-    mine = VersionRecord.from_mlflow(mv)
-    # Racing registrations of one run (or an HTTP retry of the create) can leave more than one
-    # version; all racers agree on the lowest, and each removes its own extra version.
-    same_run = versions.search(backend, project, run_id=run_id)
-    winner = min(same_run, key=lambda v: v.version) if same_run else mine
-    if winner.version != mine.version:
-        # A racer that may not delete versions leaves its duplicate behind but still reports
-        # the winner, like every other racer.
-        with contextlib.suppress(LampError):
-            backend.call(
-                Subject(f"duplicate version {mine.version} of '{project}'"),
-                backend.client.delete_model_version,
-                project,
-                str(mine.version),
-            )
-        return winner
-    return mine
+
+    def create() -> VersionRecord:
+        mv = backend.client.create_model_version(
+            project,
+            f"runs:/{run.run_id}/{runs.ARTIFACT_DIR}",
+            run_id=run.run_id,
+            tags=version_tags,
+            description=description,
+            await_creation_for=0,
+        )
+        return VersionRecord.from_mlflow(mv)
+
+    def mine() -> VersionRecord | None:
+        for found in versions.search(backend, project, run_id=run.run_id):
+            found = whole(backend, found)
+            if found.tags.get(REQUEST_ID_KEY) == request_id:
+                return found
+        return None
+
+    return backend.create(subject, create, find=mine)
+
+
+def settle(
+    backend: Backend, mine: VersionRecord, rivals: Callable[[], list[VersionRecord]]
+) -> VersionRecord:
+    """The version that stands once racers are done: the lowest-numbered of ``mine`` and its
+    ``rivals`` (the versions that stand for the same thing, looked up after ``mine`` exists).
+
+    A racer's version created after ``mine`` has a higher number and its racer sees ``mine``
+    when it looks, so every racer picks the same one. A losing ``mine`` is deleted at once: the
+    duplicate lives for one look-up and one delete. A racer that may not delete versions leaves
+    its duplicate behind but still reports the winner, like every other racer.
+    """
+    lower = [v for v in rivals() if v.version < mine.version]
+    if not lower:
+        return mine
+    with contextlib.suppress(LampError):
+        backend.call(
+            Subject(f"duplicate version {mine.version} of '{mine.project}'"),
+            backend.client.delete_model_version,
+            mine.project,
+            str(mine.version),
+        )
+    return whole(backend, min(lower, key=lambda v: v.version))
+
+
+def whole(backend: Backend, version: VersionRecord) -> VersionRecord:
+    """``version`` with its tags: Unity Catalog's search results carry none."""
+    if version.tags:
+        return version
+    return versions.get_version(backend, version.project, str(version.version))
 
 
 def _wait_ready(
@@ -212,10 +262,19 @@ def _wait_ready(
 
 
 def _set_aliases(
-    backend: Backend, version: VersionRecord, aliases: Sequence[str], *, keep_newer: bool
+    backend: Backend,
+    version: VersionRecord,
+    aliases: Sequence[str],
+    *,
+    keep_newer: bool,
+    current: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Point each alias at ``version``; moving an alias back to an older version is a conflict
-    (or, with ``keep_newer``, left alone). Returns the aliases moved and those kept."""
+    (or, with ``keep_newer``, left alone). Returns the aliases moved and those kept.
+
+    ``current`` is where the aliases pointed when the project was read (one look-up for all of
+    them); without it, and after a racing write, each alias is looked up again.
+    """
     client = backend.client
     project = version.project
     moved: dict[str, int] = {}
@@ -223,11 +282,16 @@ def _set_aliases(
     for alias in aliases:
         subject = Subject(f"alias '@{alias}' of project '{project}'")
         for attempt in range(ALIAS_ATTEMPTS):
-            try:
-                current = backend.call(subject, client.get_model_version_by_alias, project, alias)
-                current_version: int | None = int(current.version)
-            except NotFound:
-                current_version = None
+            current_version: int | None
+            if current is not None and attempt == 0:
+                known = current.get(alias)
+                current_version = int(known) if known is not None else None
+            else:
+                try:
+                    found = backend.call(subject, client.get_model_version_by_alias, project, alias)
+                    current_version = int(found.version)
+                except NotFound:
+                    current_version = None
             if current_version == version.version:
                 break
             if current_version is not None and current_version > version.version:
@@ -243,10 +307,12 @@ def _set_aliases(
                 backend.call(
                     subject, client.set_registered_model_alias, project, alias, str(version.version)
                 )
-            except LampError:
+            except (Conflict, BackendUnavailable) as err:
                 # A racer set the same alias at the same moment and the store's unique index
-                # refused the second write: look at where it points now and decide again.
-                if attempt == ALIAS_ATTEMPTS - 1:
+                # refused the second write (or the server failed): look again and decide again.
+                if attempt == ALIAS_ATTEMPTS - 1 or not (
+                    err.retryable or isinstance(err, Conflict)
+                ):
                     raise
                 time.sleep(POLL_SECONDS)
                 continue

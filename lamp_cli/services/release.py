@@ -1,14 +1,15 @@
 """``lamp release``: one idempotent step from two spec files to a registered, aliased version.
 
 A release is identified by its key (the git tag, else the commit) within a project. Its record is
-one FINISHED run in the experiment tagged ``lamp.release.key`` and ``lamp.project``; rerunning the
-release finds that run and returns it and its version instead of writing anything new.
+one FINISHED run in the experiment tagged ``lamp.release.key`` and ``lamp.project``, and the
+version registered from it; rerunning the release finds that run and returns it and its version
+instead of writing anything new.
 
-Racing releases of one key each create a run, because none sees the other's yet. Once its own run
-is complete, each racer elects the earliest started live run of the key (waiting for an earlier
-one still being written); the others mark their own run superseded (KILLED, tagged
-``lamp.release.superseded_by``) and report the winner. Runs only ever become visible in start
-order to a racer that looks after its own run exists, so every racer elects the same run.
+Racing releases of one key each create a run, because none sees the other's yet, and each
+registers its own. They are settled like racing registrations (:func:`registry.settle`): the
+lowest version number among the versions of the key's live runs wins, whatever any clock says.
+A losing racer deletes its version at once, and marks its run superseded (KILLED, tagged
+``lamp.release.superseded_by``) or, when the winner recorded other specs, FAILED with the conflict.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamp_cli.errors import Conflict, InvalidInput, LampError, Subject
-from lamp_cli.services import ecr, experiments, names, projects, registry, runs
+from lamp_cli.errors import Conflict, InvalidInput, LampError, NotFound, Subject
+from lamp_cli.services import ecr, experiments, names, projects, registry, runs, versions
 from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.provenance import TAG_RELEASE_KEY
 from lamp_cli.services.records import ExperimentRecord, RunRecord, VersionRecord
@@ -30,17 +31,17 @@ if TYPE_CHECKING:
 
 TAG_PROJECT = "lamp.project"
 #: ``<model sha256>:<endpoint sha256>`` from the run's creation on, while the hash tags of
-#: DESIGN.md are written only once the files are: racers compare specs before those exist.
+#: DESIGN.md are written only once the files are: a run's specs are known while it is written.
 TAG_SPECS = "lamp.release.specs"
 TAG_SUPERSEDED_BY = "lamp.release.superseded_by"
 TAG_ABANDONED = "lamp.release.abandoned"
+#: The release key as a version tag (see :func:`names.version_tags`).
+VERSION_TAG_KEY = "lamp_release_key"
 
 #: A run of a release takes seconds to write; one RUNNING for this long was left by a dead
-#: process and is marked FAILED on sight.
+#: process and is marked FAILED on sight. (The age is the server's start time against this
+#: machine's clock; ten minutes leave room for skew.)
 STALE_AFTER_S = 600.0
-#: How long a racer waits for an earlier racer's run to be complete.
-PEER_WAIT_S = 90.0
-POLL_S = 0.3
 
 
 def apply_image(
@@ -55,7 +56,7 @@ def apply_image(
     """
     from lamp_cli.specs import SpecPair
 
-    current = pair.model.document.spec.image
+    current = pair.model_spec.spec.image
     if image is not None:
         ref = ecr.parse_image_ref(image)
         if ref.tag is None:
@@ -89,31 +90,46 @@ class ReleaseResult:
 
 @dataclass(frozen=True)
 class _Candidate:
-    """A run of the release key, with the fields the election orders and compares on."""
+    """A run of the release key."""
 
-    run_id: str
-    status: str
+    run: RunRecord
     start_time: int
-    tags: Mapping[str, str]
 
     @classmethod
     def from_mlflow(cls, run: Any) -> _Candidate:
-        info = run.info
-        return cls(info.run_id, info.status, info.start_time or 0, dict(run.data.tags or {}))
+        return cls(RunRecord.from_mlflow(run), run.info.start_time or 0)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self.run.tags
 
     @property
     def specs(self) -> str | None:
-        model, endpoint = self.tags.get(runs.TAG_MODEL_SHA), self.tags.get(runs.TAG_ENDPOINT_SHA)
-        return f"{model}:{endpoint}" if model and endpoint else self.tags.get(TAG_SPECS)
+        return _specs_of(self.tags)
 
     @property
     def live(self) -> bool:
         dropped = TAG_SUPERSEDED_BY in self.tags or TAG_ABANDONED in self.tags
         return self.status in ("RUNNING", "FINISHED") and not dropped
 
-    @property
-    def order(self) -> tuple[int, str]:
-        return (self.start_time, self.run_id)
+
+def _specs_of(tags: Mapping[str, str]) -> str | None:
+    model, endpoint = tags.get(runs.TAG_MODEL_SHA), tags.get(runs.TAG_ENDPOINT_SHA)
+    return f"{model}:{endpoint}" if model and endpoint else tags.get(TAG_SPECS)
+
+
+def _version_specs(version: VersionRecord) -> str | None:
+    model = version.tags.get(names.version_tag_key(runs.TAG_MODEL_SHA))
+    endpoint = version.tags.get(names.version_tag_key(runs.TAG_ENDPOINT_SHA))
+    return f"{model}:{endpoint}" if model and endpoint else None
 
 
 def release(
@@ -135,45 +151,63 @@ def release(
     still set). Same key and other specs: a conflict, unless ``new_release``.
     """
     say = notice or (lambda _msg: None)
-    project = projects.registered_name(backend, project)
+    name = projects.registered_name(backend, project)
     aliases = [names.check_alias(a) for a in aliases]
     names.check_aliases_supported(backend.settings, aliases)
     if not release_key.strip():
         raise InvalidInput("the release key is empty")
-    projects.get_project(backend, project)
-    exp, _ = experiments.create(backend, experiment, exist_ok=True)
+    # One read says the project exists and where its aliases point.
+    record = projects.get_project(backend, name)
+    name = record.project
+    exp, exp_created = experiments.ensure(backend, experiment)
     specs = f"{pair.model.sha256}:{pair.endpoint.sha256}"
+    lineage = {k: v for k, v in (provenance or {}).items() if k != TAG_RELEASE_KEY}
 
-    found = _candidates(backend, exp.experiment_id, project, release_key)
+    # An experiment this call created holds no run of the key: a racer's run created since is
+    # found when the versions are settled.
+    found = [] if exp_created else _candidates(backend, exp.experiment_id, name, release_key)
     _reap_stale(backend, found, say)
-    done = sorted((c for c in found if c.live and c.status == "FINISHED"), key=lambda c: c.order)
-    same = [c for c in done if c.specs == specs]
-    created_run = False
+    done = [c for c in found if c.live and c.status == "FINISHED"]
+    same = sorted((c for c in done if c.specs == specs), key=lambda c: c.run_id)
+    version: VersionRecord | None = None
     if same:
-        winner_id = same[0].run_id
-        say(f"release '{release_key}' is already recorded by run {winner_id}; reusing it")
+        run, reused = same[0].run, True
+        say(f"release '{release_key}' is already recorded by run {run.run_id}; reusing it")
+        existing = versions.search(backend, name, run_id=run.run_id)
+        if existing:
+            version = registry.whole(backend, min(existing, key=lambda v: v.version))
     else:
         if done and not new_release:
-            raise _conflict(release_key, project, done[0], pair)
-        mine = _create_run(backend, exp, project, release_key, pair, specs, provenance)
-        winner_id = _elect(
-            backend, exp.experiment_id, project, release_key, mine, specs, new_release, pair, say
+            raise _conflict(release_key, name, done[0], pair)
+        run, reused = _create_run(backend, exp, name, release_key, pair, specs, provenance), False
+    created_version = False
+    if version is None:
+        mine = registry.create_version(backend, name, run, provenance=lineage)
+        version = registry.settle(
+            backend,
+            mine,
+            lambda: _key_versions(
+                backend, exp.experiment_id, name, release_key, specs, new_release, run.run_id
+            ),
         )
-        created_run = winner_id == mine
-    registration = registry.register(
+        created_version = version.version == mine.version
+        if not created_version:
+            run = _step_back(backend, run, version, release_key, name, specs, pair, reused, say)
+    registration = registry.finish(
         backend,
-        winner_id,
-        project,
+        version,
+        created=created_version,
         aliases=aliases,
+        current_aliases=record.aliases,
         # A rerun of an older release leaves an alias that a newer release took where it is.
-        keep_newer_aliases=not created_run,
+        keep_newer_aliases=reused or not created_version,
         wait_timeout=wait_timeout,
         on_wait=say,
-        provenance={k: v for k, v in (provenance or {}).items() if k != TAG_RELEASE_KEY},
     )
+    created_run = not reused and run.run_id == version.run_id and created_version
     return ReleaseResult(
         experiment=exp,
-        run=runs.get(backend, winner_id, with_artifacts=True),
+        run=run,
         version=registration.version,
         release_key=release_key,
         reused=not created_run,
@@ -211,6 +245,91 @@ def _candidates(backend: Backend, experiment_id: str, project: str, key: str) ->
     return [c for c in found if c.tags.get(TAG_RELEASE_KEY) == key]
 
 
+def _key_versions(
+    backend: Backend,
+    experiment_id: str,
+    project: str,
+    key: str,
+    specs: str,
+    new_release: bool,
+    own_run_id: str,
+) -> list[VersionRecord]:
+    """The versions that stand for the release ``key``: those of its live runs (of the same
+    specs with ``new_release``), looked up once this racer's own version exists."""
+    quoted = _quoted(key)
+    if backend.registry_kind == "mlflow" and quoted is not None:
+        # MLflow's registry filters on version tags: one request for all racers' versions.
+        subject = Subject(f"versions of release '{key}' of project '{project}'")
+        query = f"name = {_quoted(project)} and tags.`{VERSION_TAG_KEY}` = {quoted}"
+        found = [
+            VersionRecord.from_mlflow(mv)
+            for mv in backend.search_all(subject, backend.client.search_model_versions, query)
+        ]
+        found = [v for v in found if not new_release or _version_specs(v) == specs]
+        return _of_live_runs(backend, found, own_run_id)
+    # Unity Catalog searches one condition and returns no tags: the key's runs, then theirs.
+    live = [
+        c
+        for c in _candidates(backend, experiment_id, project, key)
+        if c.live and (not new_release or c.specs == specs)
+    ]
+    found = []
+    for c in live:
+        found += versions.search(backend, project, run_id=c.run_id)
+    return found
+
+
+def _of_live_runs(
+    backend: Backend, found: list[VersionRecord], own_run_id: str
+) -> list[VersionRecord]:
+    """``found`` without the lowest versions of runs no longer live (failed, superseded,
+    deleted), down to the first live one.
+
+    Only a version lower than the caller's can change the outcome, and only in a race or after
+    one: another run is read only then, lowest first, until a live one is found.
+    """
+    kept = sorted(found, key=lambda v: v.version)
+    for index, version in enumerate(kept):
+        if version.run_id == own_run_id:
+            return kept[index:]
+        if version.run_id is None:
+            continue
+        try:
+            run = _Candidate(runs.get(backend, version.run_id), 0)
+        except NotFound:
+            continue
+        if run.live and run.status == "FINISHED":
+            return kept[index:]
+    return []
+
+
+def _step_back(
+    backend: Backend,
+    mine: RunRecord,
+    winner: VersionRecord,
+    key: str,
+    project: str,
+    specs: str,
+    pair: SpecPair,
+    reused: bool,
+    say: Callable[[str], None],
+) -> RunRecord:
+    """The run of the winning ``winner``; a run this call created steps back."""
+    if winner.run_id == mine.run_id:
+        return mine
+    assert winner.run_id is not None
+    run = runs.get(backend, winner.run_id)
+    if _specs_of(run.tags) != specs:
+        error = _conflict(key, project, _Candidate(run, 0), pair)
+        if not reused:
+            runs.mark_failed(backend, mine.run_id, error)
+        raise error
+    if not reused:
+        _supersede(backend, mine.run_id, run.run_id)
+    say(f"a concurrent release '{key}' recorded run {run.run_id} first; using it")
+    return run
+
+
 def _reap_stale(backend: Backend, found: list[_Candidate], say: Callable[[str], None]) -> None:
     now_ms = time.time() * 1000
     for c in found:
@@ -233,78 +352,19 @@ def _create_run(
     pair: SpecPair,
     specs: str,
     provenance: Mapping[str, str] | None,
-) -> str:
+) -> RunRecord:
     tags = {**dict(provenance or {}), TAG_RELEASE_KEY: key, TAG_PROJECT: project, TAG_SPECS: specs}
-    subject = Subject(f"run for release '{key}' in experiment '{exp.name}'")
-    raw = backend.call(
-        subject,
-        backend.client.create_run,
-        exp.experiment_id,
-        tags=tags,
-        run_name=f"release-{key}"[:250],
+    run = runs.create_in(
+        backend, exp.experiment_id, exp.name, name=f"release-{key}"[:250], tags=tags
     )
-    run_id: str = raw.info.run_id
-    runs.log_specs(backend, pair, run_id=run_id)
-    return run_id
-
-
-def _elect(
-    backend: Backend,
-    experiment_id: str,
-    project: str,
-    key: str,
-    mine: str,
-    specs: str,
-    new_release: bool,
-    pair: SpecPair,
-    say: Callable[[str], None],
-) -> str:
-    """The run that records the release once ``mine`` is complete; ``mine`` steps back if needed.
-
-    Candidates are the live runs of the key (with ``new_release``, those of the same specs); the
-    earliest started one wins, an earlier one still RUNNING is waited for. A run created after
-    this look-up started after ``mine`` was complete, so (with clocks in sync) it cannot win.
-    """
-    waited_since: dict[str, float] = {}
-    while True:
-        found = _candidates(backend, experiment_id, project, key)
-        live = [c for c in found if c.live and (c.specs == specs or not new_release)]
-        me = next((c for c in found if c.run_id == mine), None)
-        if me is not None and not me.live:
-            # A racer gave up waiting for this run and marked it abandoned: step back.
-            finished = sorted((c for c in live if c.status == "FINISHED"), key=lambda c: c.order)
-            if finished and finished[0].specs == specs:
-                _supersede(backend, mine, finished[0].run_id)
-                return finished[0].run_id
-            raise LampError(
-                f"run {mine} of release '{key}' was marked abandoned by a concurrent release",
-                hint="run `lamp release` again",
-            )
-        winner = min(live, key=lambda c: c.order, default=None)
-        if winner is None or winner.run_id == mine:
-            return mine
-        if winner.status == "RUNNING":
-            if winner.run_id not in waited_since:
-                waited_since[winner.run_id] = time.monotonic()
-                say(f"waiting for run {winner.run_id} of a concurrent release '{key}'")
-            elif time.monotonic() - waited_since[winner.run_id] > PEER_WAIT_S:
-                _abandon(backend, winner.run_id, f"not complete after {PEER_WAIT_S:g} s")
-            time.sleep(POLL_S)
-            continue
-        if winner.specs == specs:
-            _supersede(backend, mine, winner.run_id)
-            say(f"a concurrent release '{key}' recorded run {winner.run_id} first; using it")
-            return winner.run_id
-        error = _conflict(key, project, winner, pair)
-        runs.mark_failed(backend, mine, error)
-        raise error
+    return runs.log_specs(backend, pair, run=run).run
 
 
 def _supersede(backend: Backend, mine: str, winner: str) -> None:
     # The tag first: a run seen KILLED always says why.
     subject = Subject(f"marking run {mine} superseded by run {winner}")
     backend.set_run_tags(subject, mine, {TAG_SUPERSEDED_BY: winner})
-    # The tag alone already takes the run out of every election.
+    # The tag alone already takes the run out of every later look-up.
     with contextlib.suppress(LampError):
         backend.call(subject, backend.client.set_terminated, mine, "KILLED")
 

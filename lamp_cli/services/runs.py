@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from lamp_cli import __version__
 from lamp_cli.errors import Conflict, LampError, NotFound, Subject, UsageError
 from lamp_cli.services import experiments
-from lamp_cli.services.client import Backend
-from lamp_cli.services.records import RunRecord
+from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
+from lamp_cli.services.records import RunRecord, iso_time
 
 if TYPE_CHECKING:
     from lamp_cli.specs import SpecPair
@@ -56,14 +56,31 @@ def get(backend: Backend, run_id: str, *, with_artifacts: bool = False) -> RunRe
     run = backend.call(subject, backend.client.get_run, run_id)
     if run.info.lifecycle_stage == "deleted":
         raise NotFound(f"run {run_id} not found (it is deleted)")
-    artifacts = spec_artifacts(backend, run_id) if with_artifacts else None
+    artifacts = (
+        spec_artifacts(backend, run_id, artifact_uri=run.info.artifact_uri)
+        if with_artifacts
+        else None
+    )
     return RunRecord.from_mlflow(run, artifacts)
 
 
-def spec_artifacts(backend: Backend, run_id: str) -> list[str]:
-    """The lamp artifacts of a run, as paths relative to the run's artifact root."""
+def spec_artifacts(backend: Backend, run_id: str, *, artifact_uri: str | None = None) -> list[str]:
+    """The lamp artifacts of a run, as paths relative to the run's artifact root.
+
+    With the run's ``artifact_uri`` already known, its ``lamp/`` folder is listed in one call;
+    by run id, MLflow first reads the run again and searches its logged models.
+    """
     subject = Subject(f"artifacts of run {run_id}")
-    files = backend.call(subject, backend.client.list_artifacts, run_id, ARTIFACT_DIR)
+    if artifact_uri and not backend.on_databricks:
+        import mlflow.artifacts
+
+        files = backend.call(
+            subject,
+            mlflow.artifacts.list_artifacts,
+            artifact_uri=f"{artifact_uri.rstrip('/')}/{ARTIFACT_DIR}",
+        )
+    else:
+        files = backend.call(subject, backend.client.list_artifacts, run_id, ARTIFACT_DIR)
     return sorted(f.path for f in files if not f.is_dir)
 
 
@@ -76,13 +93,41 @@ def create(
 ) -> RunRecord:
     """A new run in the existing experiment ``experiment`` (name or id), left RUNNING."""
     exp = experiments.get(backend, experiment)
-    subject = Subject(f"run in experiment '{exp.name}'")
-    run = backend.call(
+    return create_in(backend, exp.experiment_id, exp.name, name=name, tags=tags)
+
+
+def create_in(
+    backend: Backend,
+    experiment_id: str,
+    experiment_name: str,
+    *,
+    name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> RunRecord:
+    """A new RUNNING run in the experiment ``experiment_id``, created exactly once.
+
+    The run carries a request id from its creation on; a retry after a lost answer finds the
+    run by it instead of creating a second one.
+    """
+    request_id = new_request_id()
+    subject = Subject(f"run in experiment '{experiment_name}'")
+
+    def mine() -> Any:
+        found = backend.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{REQUEST_ID_TAG}` = '{request_id}'",
+            run_view_type=ACTIVE_ONLY,
+            max_results=1,
+        )
+        return found[0] if found else None
+
+    run = backend.create(
         subject,
         backend.client.create_run,
-        exp.experiment_id,
-        tags=dict(tags or {}),
+        experiment_id,
+        tags={**dict(tags or {}), REQUEST_ID_TAG: request_id},
         run_name=name,
+        find=mine,
     )
     return RunRecord.from_mlflow(run)
 
@@ -122,7 +167,7 @@ def mlmodel(pair: SpecPair, run_id: str) -> str:
 
     from lamp_cli.specs import API_VERSION
 
-    spec = pair.model.document.spec
+    spec = pair.model_spec.spec
     routes = [
         {"name": r.name, "path": r.path, "methods": [str(m) for m in r.methods]}
         for r in spec.routes
@@ -155,7 +200,7 @@ def mlmodel(pair: SpecPair, run_id: str) -> str:
 
 
 def image_ref(pair: SpecPair) -> str:
-    image = pair.model.document.spec.image
+    image = pair.model_spec.spec.image
     ref = f"{image.repository}:{image.tag}"
     return f"{ref}@{image.digest}" if getattr(image, "digest", None) else ref
 
@@ -176,16 +221,18 @@ def log_specs(
     experiment: str | None = None,
     run_name: str | None = None,
     extra_tags: Mapping[str, str] | None = None,
+    run: RunRecord | None = None,
 ) -> LogResult:
     """Log both validated specs to ``run_id``, or to a new run in ``experiment``.
 
     The specs and ``lamp.json`` are uploaded first and the hash tags written last, so a run that
     carries the tags carries the files. The run ends FINISHED only when everything was written; a
-    failure midway marks it FAILED and says so.
+    failure midway marks it FAILED and says so. ``run`` is a run the caller has just created
+    and already knows.
     """
     tags = {**spec_tags(pair), **dict(extra_tags or {})}
     created = False
-    if run_id is not None:
+    if run is None and run_id is not None:
         run = get(backend, run_id)
         if _carries_specs(run, pair):
             if run.status == "FINISHED":
@@ -197,7 +244,7 @@ def log_specs(
                 f"endpoint sha256 {run.tags.get(TAG_ENDPOINT_SHA, '-')[:12]})",
                 hint="log them to a new run: omit RUN_ID and pass --experiment",
             )
-    else:
+    elif run is None:
         if not experiment:
             raise UsageError(
                 "give a RUN_ID or --experiment NAME",
@@ -205,10 +252,13 @@ def log_specs(
             )
         run = create(backend, experiment, name=run_name, tags=None)
         created = True
-    _write(backend, run.run_id, pair, tags)
-    return LogResult(
-        run=get(backend, run.run_id, with_artifacts=True), created_run=created, unchanged=False
-    )
+    ended_ms = _write(backend, run, pair, tags)
+    # What this process just wrote is not read back.
+    run.tags = {**run.tags, **tags}
+    run.status = "FINISHED"
+    run.ended_at = iso_time(ended_ms)
+    run.artifacts = sorted(f"{ARTIFACT_DIR}/{name}" for name in (*SPEC_FILES, MLMODEL_FILE))
+    return LogResult(run=run, created_run=created, unchanged=False)
 
 
 def _carries_specs(run: RunRecord, pair: SpecPair) -> bool:
@@ -218,8 +268,10 @@ def _carries_specs(run: RunRecord, pair: SpecPair) -> bool:
     )
 
 
-def _write(backend: Backend, run_id: str, pair: SpecPair, tags: Mapping[str, str]) -> None:
+def _write(backend: Backend, run: RunRecord, pair: SpecPair, tags: Mapping[str, str]) -> int:
+    """Upload the files, then the tags, then end the run FINISHED; the end time, in ms."""
     client = backend.client
+    run_id = run.run_id
     subject = Subject(f"logging specs to run {run_id}")
     try:
         with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
@@ -231,12 +283,14 @@ def _write(backend: Backend, run_id: str, pair: SpecPair, tags: Mapping[str, str
                 json.dumps(manifest(pair), indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             (folder / MLMODEL_FILE).write_text(mlmodel(pair, run_id), encoding="utf-8")
-            backend.call(subject, client.log_artifacts, run_id, str(folder), ARTIFACT_DIR)
+            backend.upload(subject, run_id, run.artifact_uri, str(folder), ARTIFACT_DIR)
         backend.set_run_tags(subject, run_id, tags)
-        backend.call(subject, client.set_terminated, run_id, "FINISHED", int(time.time() * 1000))
+        ended_ms = int(time.time() * 1000)
+        backend.call(subject, client.set_terminated, run_id, "FINISHED", ended_ms)
     except LampError as err:
         mark_failed(backend, run_id, err)
         raise
+    return ended_ms
 
 
 def mark_failed(backend: Backend, run_id: str, err: LampError) -> None:

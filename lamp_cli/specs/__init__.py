@@ -5,6 +5,7 @@ Everything here works offline and never imports mlflow or boto3.
 
 from lamp_cli.specs.common import API_VERSION, ENDPOINT_KIND, KINDS, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
+from lamp_cli.specs.image import ecr_location
 from lamp_cli.specs.loader import (
     ENDPOINT_ARTIFACT,
     MODEL_ARTIFACT,
@@ -17,7 +18,6 @@ from lamp_cli.specs.loader import (
 from lamp_cli.specs.model_spec import ServingModelSpec
 from lamp_cli.specs.pair import load_pair
 from lamp_cli.specs.quantity import Quantity, QuantityError, parse_quantity
-from lamp_cli.specs.types import ecr_location
 
 __all__ = [
     "API_VERSION",

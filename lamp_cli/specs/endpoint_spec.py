@@ -105,7 +105,7 @@ class ResourceList(SpecModel):
     cpu: QuantityText | None = None
     memory: QuantityText | None = None
     ephemeral_storage: QuantityText | None = Field(default=None, alias="ephemeral-storage")
-    nvidia_gpu: QuantityText | None = Field(default=None, alias=GPU)
+    nvidia_gpu: QuantityText | None = Field(default=None, alias="nvidia.com/gpu")
 
     def items_by_key(self) -> dict[str, str]:
         """The set quantities under their Kubernetes resource names."""

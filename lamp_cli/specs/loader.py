@@ -67,7 +67,9 @@ class LoadedSpec:
         try:
             document = ServingModelSpec.model_validate(data)
         except ValidationError as exc:
-            overridden = {("spec", "image"): f"the image {repository}:{tag} given to lamp"}
+            overridden: dict[tuple[str | int, ...], str] = {
+                ("spec", "image"): f"the image {repository}:{tag} given to lamp"
+            }
             raise SpecInvalid(problems_from_error(exc, MODEL_KIND, source, overridden)) from None
         return LoadedSpec.from_document(self.path, document, self.source)
 
@@ -76,6 +78,18 @@ class LoadedSpec:
 class SpecPair:
     model: LoadedSpec
     endpoint: LoadedSpec
+
+    @property
+    def model_spec(self) -> ServingModelSpec:
+        """The Serving Model Spec document (``model.document``, typed)."""
+        assert isinstance(self.model.document, ServingModelSpec)
+        return self.model.document
+
+    @property
+    def endpoint_spec(self) -> ServingEndpointSpec:
+        """The Serving Endpoint Spec document (``endpoint.document``, typed)."""
+        assert isinstance(self.endpoint.document, ServingEndpointSpec)
+        return self.endpoint.document
 
 
 def read_text(path: Path) -> tuple[str | None, list[Problem]]:

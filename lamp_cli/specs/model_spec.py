@@ -14,6 +14,7 @@ from lamp_cli.specs.common import (
     refuse_plain_secret,
     unique_names,
 )
+from lamp_cli.specs.image import ecr_location
 from lamp_cli.specs.types import (
     EnvName,
     HttpPath,
@@ -23,7 +24,6 @@ from lamp_cli.specs.types import (
     QuantityText,
     ShortText,
     Text,
-    ecr_location,
 )
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -64,7 +64,7 @@ class Health(SpecModel):
 class Route(SpecModel):
     name: ShortText | None = None
     path: HttpPath
-    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"], min_length=1)
+    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"], min_length=1)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _unique_methods(self) -> Route:

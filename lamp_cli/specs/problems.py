@@ -15,7 +15,7 @@ from lamp_cli.specs.types import one_of, shown
 from lamp_cli.specs.yaml_source import SourceDocument
 
 # Unknown keys that people write for a reason; the message says where the thing belongs instead.
-_MISPLACED = {
+_MISPLACED: dict[tuple[str, tuple[str, ...]], str] = {
     (ENDPOINT_KIND, ("spec", "image")): (
         "the endpoint spec never names an image: it comes from spec.image of the model spec "
         "logged in the same run, so the two cannot disagree"
@@ -82,8 +82,9 @@ def _message(entry: Mapping[str, Any], kind: str, loc: Path) -> str:
     if kind_of == "missing":
         return "required field missing"
     if kind_of == "extra_forbidden":
-        if (kind, loc) in _MISPLACED:
-            return _MISPLACED[(kind, loc)]
+        misplaced = _MISPLACED.get((kind, tuple(str(p) for p in loc)))
+        if misplaced is not None:
+            return misplaced
         allowed = allowed_keys(kind, loc[:-1])
         return f"unknown field (allowed: {one_of(allowed)})" if allowed else "unknown field"
     if kind_of == "string_type":

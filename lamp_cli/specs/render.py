@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 
 from lamp_cli.errors import InvalidInput, Problem
+from lamp_cli.specs.common import Probe
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
 from lamp_cli.specs.loader import SpecPair
-from lamp_cli.specs.model_spec import Probe, ServingModelSpec
+from lamp_cli.specs.model_spec import ServingModelSpec
 from lamp_cli.specs.paths import format_path
 
 ARGOCD_NAMESPACE = "argocd"
@@ -90,7 +91,7 @@ def render_values(pair: SpecPair) -> dict[str, Any]:
     if endpoint.resources.limits is not None:
         resources["limits"] = endpoint.resources.limits.items_by_key()
 
-    node_selector = {ARCH_LABEL: model.hardware.arch}
+    node_selector: dict[str, str] = {ARCH_LABEL: model.hardware.arch}
     if model.hardware.gpu is not None and model.hardware.gpu.product:
         node_selector[GPU_PRODUCT_LABEL] = model.hardware.gpu.product
     node_selector.update(endpoint.scheduling.node_selector)

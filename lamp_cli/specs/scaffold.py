@@ -7,6 +7,7 @@ import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -67,7 +68,7 @@ def detect_version(cwd: Path) -> str:
     return "0.1.0"
 
 
-def _pyproject(cwd: Path) -> dict:
+def _pyproject(cwd: Path) -> dict[str, Any]:
     try:
         return tomllib.loads((cwd / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

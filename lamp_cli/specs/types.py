@@ -11,10 +11,16 @@ from collections.abc import Iterable
 from typing import Annotated, Any, NoReturn
 from urllib.parse import urlsplit
 
-from docker_image import reference as image_reference
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from lamp_cli.specs.image import (
+    DEFAULT_REGISTRY,
+    DIGEST_RE,
+    TAG_RE,
+    ImageReferenceError,
+    parse_image_ref,
+)
 from lamp_cli.specs.quantity import QUANTITY_PATTERN, QuantityError, parse_quantity
 
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -26,13 +32,6 @@ SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-ECR_HOST_RE = re.compile(
-    r"^(?:(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
-    # Dual-stack endpoints (IPv6) use a different domain for the same registry.
-    r"|(?P<account6>[0-9]{12})\.dkr-ecr(?:-fips)?\.(?P<region6>[a-z0-9-]+)\.on\.aws)$"
 )
 HTTP_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$")
 # Names an engineer gives to secrets; a plain value under such a name is refused.
@@ -124,11 +123,10 @@ def _check_image_repository(value: str) -> str:
             "put the tag in spec.image.tag and the digest in spec.image.digest"
         )
     try:
-        parsed = image_reference.Reference.parse(value)
-    except image_reference.InvalidReference as exc:
-        fail(f"not a valid image repository: {exc} (got {shown(value)})")
-    domain = parsed.repository["domain"]
-    if not domain or not ("." in domain or ":" in domain or domain == "localhost"):
+        parsed = parse_image_ref(value, need_tag_or_digest=False)
+    except ImageReferenceError as exc:
+        fail(f"not a valid image repository: {exc}")
+    if parsed.registry == DEFAULT_REGISTRY and not value.startswith(DEFAULT_REGISTRY + "/"):
         fail(
             "must be a full image reference including the registry host, such as "
             f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud-detector (got {shown(value)})"
@@ -232,12 +230,3 @@ ChartRepository = Annotated[
 Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
 Text = Annotated[str, Field(max_length=4096)]
 ShortText = Annotated[str, Field(min_length=1, max_length=253)]
-
-
-def ecr_location(repository: str) -> tuple[str, str] | None:
-    """``(account, region)`` when ``repository`` is hosted on AWS ECR, else ``None``."""
-    host = repository.split("/", 1)[0]
-    match = ECR_HOST_RE.match(host)
-    if not match:
-        return None
-    return (match["account"] or match["account6"], match["region"] or match["region6"])

@@ -215,6 +215,7 @@ class _Builder:
                 self.build(item, (*path, index), depth + 1, inner)
                 for index, item in enumerate(node.value)
             ]
+        assert isinstance(node, yaml.MappingNode)
         return self.mapping(node, path, depth, inner)
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
@@ -225,7 +226,9 @@ class _Builder:
                 self.fail(node, path, error)
             if not node.style and tag == "tag:yaml.org,2002:str":
                 # Unquoted: type the substituted text the way YAML would have typed it.
-                tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+                tag = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+                    yaml.ScalarNode, value, (True, False)
+                )
         if tag not in _PLAIN_SCALARS:
             self.fail(
                 node,
@@ -300,4 +303,4 @@ class _Builder:
                 f"key {node.value!r} is read as {node.tag.rsplit(':', 1)[-1]}, not text; quote it",
             )
             return None
-        return node.value
+        return str(node.value)

@@ -122,3 +122,35 @@ def test_importing_lamp_services_does_not_import_boto3() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("repository", "tag"),
+    [
+        ("ghcr.io/org/app", "latest"),
+        ("ghcr.io/org/app", "LATEST"),
+        ("ghcr.io/org/App", "v1"),
+        ("ghcr.io/org//app", "v1"),
+        ("ghcr.io/org/app", "-v1"),
+        ("ghcr.io/org/app", "v1"),
+        ("registry.local:5000/a/b", "v1"),
+    ],
+)
+def test_specs_and_image_flags_share_one_parser(repository: str, tag: str) -> None:
+    """A repository and tag valid in a model spec are valid as --image, and the other way round."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from lamp_cli.specs.types import ImageRepository, ImageTag
+
+    try:
+        TypeAdapter(ImageRepository).validate_python(repository)
+        TypeAdapter(ImageTag).validate_python(tag)
+        in_spec = True
+    except ValidationError:
+        in_spec = False
+    try:
+        parse_image_ref(f"{repository}:{tag}")
+        as_flag = True
+    except InvalidInput:
+        as_flag = False
+    assert in_spec == as_flag

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "specs" / "examples"
 MODEL_EXAMPLE = EXAMPLES / "serving-model-spec.yaml"
 ENDPOINT_EXAMPLE = EXAMPLES / "serving-endpoint-spec.yaml"
-# A copy of the Argo CD project's CRD (see argocd/README.md): the tests read nothing outside the repo.
+# A copy of the Argo CD project's CRD (see argocd/README.md): tests read nothing outside the repo.
 CRD = Path(__file__).resolve().parent / "argocd" / "application-crd.yaml"
 
 
