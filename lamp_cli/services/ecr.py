@@ -138,8 +138,9 @@ def _describe_image(image: ImageRef, image_id: dict[str, str]) -> dict[str, Any]
     )
     what = f"image {which} of repository {image.path!r} in registry {image.registry}"
     try:
-        client = _client(image.region or "us-east-1")
-        response: dict[str, Any] = client.describe_images(  # type: ignore[attr-defined]
+        # botocore builds its clients' methods at run time: to a type checker they are Any.
+        client: Any = _client(image.region or "us-east-1")
+        response: dict[str, Any] = client.describe_images(
             registryId=image.account, repositoryName=image.path, imageIds=[image_id]
         )
     except Exception as exc:
