@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
+
 pytestmark = pytest.mark.server
 
 BUCKET = "lamp-artifacts"
 REGION = "eu-west-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -69,7 +64,7 @@ def s3_servers(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     started: dict[str, tuple[subprocess.Popen, str, Path]] = {}
     try:
         for mode, args in modes.items():
-            port, log = _free_port(), base / f"{mode}.log"
+            port, log = free_port(), base / f"{mode}.log"
             cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri"]
             cmd += [f"sqlite:///{base / mode}.db", *args, "--host", "127.0.0.1"]
             cmd += ["--port", str(port), "--workers", "1"]

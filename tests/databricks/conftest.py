@@ -8,15 +8,13 @@ and SDK clients MLflow caches per process, so tests with different credentials n
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import moto_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,42 +34,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.moto)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def databricks_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A `moto_server` of its own: tests/aws resets its moto per test, dropping any bucket."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("databricks-moto") / "moto_server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not start on {url}:\n{log.read_text()[-2000:]}")
-                time.sleep(0.1)
+    with moto_server(tmp_path_factory.mktemp("databricks-moto")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Databricks:
