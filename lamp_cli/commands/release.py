@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli import gha
 from lamp_cli.commands._common import (
@@ -19,13 +18,18 @@ from lamp_cli.commands._common import (
     spec_paths,
     state,
 )
-from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
-from lamp_cli.settings import is_databricks_uri
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 REST_CALL_BUDGET = {"release": 14, "release (rerun)": 5}  # most REST calls; see tests/budget
 
 
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+
+@app.command("release")
 def release(
     ctx: typer.Context,
     experiment: ExperimentOption = None,
@@ -93,9 +97,7 @@ def release(
 
         VERSION=$(lamp -o quiet release --image "$REGISTRY/fraud-detector:$TAG")
     """
-    from lamp_cli.services import databricks, provenance
     from lamp_cli.services import release as releases
-    from lamp_cli.specs import load_pair
 
     app_state = state(ctx)
     settings, out = app_state.settings, app_state.out
@@ -103,91 +105,55 @@ def release(
     require({"--project": project}, setting="project", env="LAMP_PROJECT_ID")
     assert project is not None
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
-    experiment = experiment or settings.experiment
-    if not experiment:
-        experiment = project
-        if is_databricks_uri(settings.tracking_uri):
-            experiment = databricks.default_experiment(project)
-        out.notice(f"no experiment configured; using '{experiment}'")
-    origin = provenance.collect(settings.cwd)
-    key = release_key or origin.release_key
-    if not key:
-        raise UsageError(
-            "cannot tell which release this is: not a git checkout and not in GitHub Actions",
-            hint="run it in the app's git checkout, or pass --release-key",
-        )
-
-    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
-    pair = releases.apply_image(pair, image, verify_image, look_up_by_default=True)
-    result = releases.release(
-        backend(ctx),
-        pair,
-        experiment=experiment,
+    request = releases.Request(
         project=project,
-        release_key=key,
-        provenance=origin.tags(release_key=False),
+        model_path=model_path,
+        endpoint_path=endpoint_path,
+        experiment=experiment or settings.experiment,
+        overrides=set_ or (),
+        image=image,
+        verify_image=verify_image,
+        release_key=release_key,
         aliases=alias or (),
         new_release=new_release,
         wait_timeout=wait_timeout,
-        notice=out.notice,
     )
+    result = releases.release_files(lambda: backend(ctx), settings, request, notice=out.notice)
     for name, previous in result.moved_aliases.items():
         out.notice(f"alias @{name} moved from version {previous} to {result.version.version}")
     for name, newer in result.kept_aliases.items():
         out.warn(f"alias @{name} stays on the newer version {newer}")
 
-    project = result.version.project  # on Unity Catalog, the three-level name
-    image_ref = result.run.tags.get("lamp.image", "")
-    data: dict[str, Any] = {
-        "run_id": result.run.run_id,
-        "experiment_id": result.experiment.experiment_id,
-        "experiment": result.experiment.name,
-        "project": project,
-        "model_version": result.version.version,
-        "version": result.version.to_dict(),
-        "image": image_ref,
-        "specs": {"model": pair.model.sha256, "endpoint": pair.endpoint.sha256},
-        "release_key": key,
-        "reused": result.reused,
-        "created_run": result.created_run,
-    }
-    outputs = {
-        "run_id": result.run.run_id,
-        "experiment_id": result.experiment.experiment_id,
-        "project": project,
-        "model_version": str(result.version.version),
-        "image": image_ref,
-        "release_key": key,
-        "reused": str(result.reused).lower(),
-    }
+    version = result.version
     gha.publish(
-        f"lamp release {key}: {project} version {result.version.version}",
-        outputs,
+        f"lamp release {result.release_key}: {result.project} version {version.version}",
+        result.step_outputs(),
         [
-            ("project", project),
-            ("model version", str(result.version.version)),
-            ("aliases", ", ".join(f"@{a}" for a in result.version.aliases)),
-            ("image", image_ref),
+            ("project", result.project),
+            ("model version", str(version.version)),
+            ("aliases", ", ".join(f"@{a}" for a in version.aliases)),
+            ("image", result.image),
             ("run", f"{result.run.run_id} (experiment {result.experiment.name})"),
             ("reused", "yes (rerun of a recorded release)" if result.reused else "no"),
         ],
     )
 
     def render(console: Console) -> None:
+        experiment = result.experiment
         console.print(
             key_value_table(
                 [
-                    ("release_key", key),
-                    ("project", project),
-                    ("model_version", result.version.version),
-                    ("aliases", result.version.aliases),
-                    ("status", result.version.status),
+                    ("release_key", result.release_key),
+                    ("project", result.project),
+                    ("model_version", version.version),
+                    ("aliases", version.aliases),
+                    ("status", version.status),
                     ("run_id", result.run.run_id),
-                    ("experiment", f"{result.experiment.name} ({result.experiment.experiment_id})"),
-                    ("image", image_ref),
+                    ("experiment", f"{experiment.name} ({experiment.experiment_id})"),
+                    ("image", result.image),
                     ("reused", "yes" if result.reused else "no"),
                 ]
             )
         )
 
-    out.emit(data, human=render, quiet=str(result.version.version))
+    out.emit(result.to_dict(), human=render, quiet=str(version.version))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import (
     EndpointSpecOption,
@@ -26,6 +25,9 @@ from lamp_cli.output import key_value_table
 from lamp_cli.services import runs
 from lamp_cli.services.names import check_run_id
 from lamp_cli.services.records import RunRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 REST_CALL_BUDGET = {"run create": 2, "run log-spec": 8}  # most REST calls allowed; see tests/budget
 
@@ -133,33 +135,24 @@ def log_spec(
 
         lamp run log-spec "$RUN_ID" --image "$REGISTRY/fraud-detector:1.4.1"
     """
-    from lamp_cli.services import provenance, release
-    from lamp_cli.specs import load_pair
-
     app_state = state(ctx)
     settings = app_state.settings
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
-    experiment = experiment or settings.experiment
-    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
-    pair = release.apply_image(pair, image, verify_image, look_up_by_default=False)
-    origin = provenance.collect(settings.cwd).tags(release_key=False)
-    result = runs.log_specs(
-        backend(ctx),
-        pair,
-        run_id=check_run_id(run_id) if run_id is not None else None,
-        experiment=experiment,
+    result = runs.log_spec_files(
+        lambda: backend(ctx),
+        settings,
+        model_path,
+        endpoint_path,
+        overrides=set_ or (),
+        image=image,
+        verify_image=verify_image,
+        run_id=run_id,
+        experiment=experiment or settings.experiment,
         run_name=name,
-        extra_tags=origin,
     )
     if result.unchanged:
         app_state.out.notice(
             f"run {result.run.run_id} already carries these specs; nothing written"
         )
-    data = {
-        **result.run.to_dict(),
-        "created_run": result.created_run,
-        "unchanged": result.unchanged,
-        "image": result.run.tags.get(runs.TAG_IMAGE),
-        "specs": {"model": pair.model.sha256, "endpoint": pair.endpoint.sha256},
-    }
+    data = result.to_dict()
     app_state.out.emit(data, human=render_run(result.run), quiet=result.run.run_id)

@@ -20,13 +20,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamp_cli.errors import Conflict, InvalidInput, LampError, NotFound, Subject
-from lamp_cli.services import ecr, experiments, names, projects, registry, runs, versions
+from lamp_cli.errors import Conflict, InvalidInput, LampError, NotFound, Subject, UsageError
+from lamp_cli.services import (
+    experiments,
+    names,
+    pairs,
+    projects,
+    provenance,
+    registry,
+    runs,
+    versions,
+)
 from lamp_cli.services.client import ACTIVE_ONLY, Backend
 from lamp_cli.services.provenance import TAG_RELEASE_KEY
 from lamp_cli.services.records import ExperimentRecord, RunRecord, VersionRecord
+from lamp_cli.settings import is_databricks_uri
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lamp_cli.settings import Settings
     from lamp_cli.specs import SpecPair
 
 TAG_PROJECT = "lamp.project"
@@ -44,37 +57,6 @@ VERSION_TAG_KEY = "lamp_release_key"
 STALE_AFTER_S = 600.0
 
 
-def apply_image(
-    pair: SpecPair, image: str | None, verify: bool | None, *, look_up_by_default: bool
-) -> SpecPair:
-    """The pair with ``image`` (``HOST/REPO:TAG[@DIGEST]``) in the model spec, digest pinned.
-
-    ``image`` replaces the repository and tag and drops the digest the file had. An ECR image
-    without digest gets the one its tag points to now (``verify`` is the tri-state of
-    ``--verify-image``). Without ``image`` the spec's own image is looked up only when
-    ``look_up_by_default`` or ``verify`` asks for it. Nothing is written anywhere.
-    """
-    from lamp_cli.specs import SpecPair
-
-    current = pair.model_spec.spec.image
-    if image is not None:
-        ref = ecr.parse_image_ref(image)
-        if ref.tag is None:
-            raise InvalidInput(
-                f"--image {image!r} has no tag; the model spec records repository and tag",
-                hint="pass HOST/REPOSITORY:TAG (optionally @sha256:DIGEST)",
-            )
-        repository, tag, digest = ref.repository, ref.tag, ref.digest
-    else:
-        if verify is False or (verify is None and not look_up_by_default):
-            return pair
-        repository, tag, digest = current.repository, current.tag, current.digest
-    pinned = ecr.pin_image(repository, tag, digest, verify=verify)
-    if (repository, tag, pinned) == (current.repository, current.tag, current.digest):
-        return pair
-    return SpecPair(model=pair.model.with_image(repository, tag, pinned), endpoint=pair.endpoint)
-
-
 @dataclass
 class ReleaseResult:
     experiment: ExperimentRecord
@@ -84,8 +66,121 @@ class ReleaseResult:
     reused: bool  # the run existed before this invocation
     created_run: bool  # this invocation created the run it reports
     created_version: bool
+    pair: SpecPair  # the specs as recorded: overrides applied, image pinned
     moved_aliases: dict[str, int] = field(default_factory=dict)
     kept_aliases: dict[str, int] = field(default_factory=dict)  # left on a newer version
+
+    @property
+    def project(self) -> str:
+        """The registered model: on Unity Catalog, the three-level name."""
+        return self.version.project
+
+    @property
+    def image(self) -> str:
+        return self.run.tags.get(runs.TAG_IMAGE, "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``-o json`` document of ``lamp release``."""
+        specs = {"model": self.pair.model.sha256, "endpoint": self.pair.endpoint.sha256}
+        return {
+            "run_id": self.run.run_id,
+            "experiment_id": self.experiment.experiment_id,
+            "experiment": self.experiment.name,
+            "project": self.project,
+            "model_version": self.version.version,
+            "version": self.version.to_dict(),
+            "image": self.image,
+            "specs": specs,
+            "release_key": self.release_key,
+            "reused": self.reused,
+            "created_run": self.created_run,
+        }
+
+    def step_outputs(self) -> dict[str, str]:
+        """The GitHub Actions step outputs."""
+        return {
+            "run_id": self.run.run_id,
+            "experiment_id": self.experiment.experiment_id,
+            "project": self.project,
+            "model_version": str(self.version.version),
+            "image": self.image,
+            "release_key": self.release_key,
+            "reused": str(self.reused).lower(),
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    """A ``lamp release`` as given: spec files and options, before anything is resolved."""
+
+    project: str
+    model_path: Path
+    endpoint_path: Path
+    experiment: str | None = None
+    overrides: Sequence[str] = ()
+    image: str | None = None
+    verify_image: bool | None = None
+    release_key: str | None = None
+    aliases: Sequence[str] = ()
+    new_release: bool = False
+    wait_timeout: float = 300.0
+
+
+def default_experiment(settings: Settings, project: str) -> str:
+    """The experiment of a release when none is configured: the project id, or on Databricks
+    (where experiments are workspace paths) ``/Shared/<project>``."""
+    if is_databricks_uri(settings.tracking_uri):
+        from lamp_cli.services import databricks
+
+        return databricks.default_experiment(project)
+    return project
+
+
+def release_files(
+    connect: Callable[[], Backend],
+    settings: Settings,
+    request: Request,
+    *,
+    notice: Callable[[str], None] | None = None,
+) -> ReleaseResult:
+    """Validate the spec files, pin the image and record the release (:func:`release`).
+
+    The release key defaults to the checkout's (the git tag, else the commit); the experiment
+    to :func:`default_experiment`. ``connect`` is called only once the specs are valid and the
+    image is pinned: bad input writes nothing, the local store included.
+    """
+    say = notice or (lambda _msg: None)
+    experiment = request.experiment
+    if not experiment:
+        experiment = default_experiment(settings, request.project)
+        say(f"no experiment configured; using '{experiment}'")
+    origin = provenance.collect(settings.cwd)
+    key = request.release_key or origin.release_key
+    if not key:
+        raise UsageError(
+            "cannot tell which release this is: not a git checkout and not in GitHub Actions",
+            hint="run it in the app's git checkout, or pass --release-key",
+        )
+    pair = pairs.prepare(
+        request.model_path,
+        request.endpoint_path,
+        overrides=request.overrides,
+        image=request.image,
+        verify_image=request.verify_image,
+        look_up_by_default=True,
+    )
+    return release(
+        connect(),
+        pair,
+        experiment=experiment,
+        project=request.project,
+        release_key=key,
+        provenance=origin.tags(release_key=False),
+        aliases=request.aliases,
+        new_release=request.new_release,
+        wait_timeout=request.wait_timeout,
+        notice=say,
+    )
 
 
 @dataclass(frozen=True)
@@ -213,6 +308,7 @@ def release(
         reused=not created_run,
         created_run=created_run,
         created_version=registration.created,
+        pair=pair,
         moved_aliases=registration.moved_aliases,
         kept_aliases=registration.kept_aliases,
     )

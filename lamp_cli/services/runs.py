@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,9 +14,11 @@ from lamp_cli import __version__
 from lamp_cli.errors import Conflict, LampError, NotFound, Subject, UsageError
 from lamp_cli.services import experiments
 from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
+from lamp_cli.services.names import check_run_id
 from lamp_cli.services.records import RunRecord, iso_time
 
 if TYPE_CHECKING:
+    from lamp_cli.settings import Settings
     from lamp_cli.specs import SpecPair
 
 ARTIFACT_DIR = "lamp"
@@ -137,6 +139,17 @@ class LogResult:
     run: RunRecord
     created_run: bool  # a new run was made for these specs
     unchanged: bool  # the run already carried exactly these specs; nothing was written
+    pair: SpecPair
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``-o json`` document of ``lamp run log-spec``."""
+        return {
+            **self.run.to_dict(),
+            "created_run": self.created_run,
+            "unchanged": self.unchanged,
+            "image": self.run.tags.get(TAG_IMAGE),
+            "specs": {"model": self.pair.model.sha256, "endpoint": self.pair.endpoint.sha256},
+        }
 
 
 def manifest(pair: SpecPair) -> dict[str, Any]:
@@ -213,6 +226,45 @@ def spec_tags(pair: SpecPair) -> dict[str, str]:
     }
 
 
+def log_spec_files(
+    connect: Callable[[], Backend],
+    settings: Settings,
+    model_path: Path,
+    endpoint_path: Path,
+    *,
+    overrides: Sequence[str] = (),
+    image: str | None = None,
+    verify_image: bool | None = None,
+    run_id: str | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+) -> LogResult:
+    """Validate the spec files, pin the image when asked (:func:`pairs.prepare`) and log them
+    (:func:`log_specs`) with the checkout's provenance tags. ``connect`` is called only once
+    the specs are valid: bad input writes nothing, the local store included."""
+    from lamp_cli.services import pairs, provenance
+
+    if run_id is not None:
+        check_run_id(run_id)
+    pair = pairs.prepare(
+        model_path,
+        endpoint_path,
+        overrides=overrides,
+        image=image,
+        verify_image=verify_image,
+        look_up_by_default=False,
+    )
+    origin = provenance.collect(settings.cwd).tags(release_key=False)
+    return log_specs(
+        connect(),
+        pair,
+        run_id=run_id,
+        experiment=experiment,
+        run_name=run_name,
+        extra_tags=origin,
+    )
+
+
 def log_specs(
     backend: Backend,
     pair: SpecPair,
@@ -236,7 +288,7 @@ def log_specs(
         run = get(backend, run_id)
         if _carries_specs(run, pair):
             if run.status == "FINISHED":
-                return LogResult(run=run, created_run=False, unchanged=True)
+                return LogResult(run=run, created_run=False, unchanged=True, pair=pair)
         elif run.tags.get(TAG_MODEL_SHA) or run.tags.get(TAG_ENDPOINT_SHA):
             raise Conflict(
                 f"run {run_id} already carries different specs "
@@ -258,7 +310,7 @@ def log_specs(
     run.status = "FINISHED"
     run.ended_at = iso_time(ended_ms)
     run.artifacts = sorted(f"{ARTIFACT_DIR}/{name}" for name in (*SPEC_FILES, MLMODEL_FILE))
-    return LogResult(run=run, created_run=created, unchanged=False)
+    return LogResult(run=run, created_run=created, unchanged=False, pair=pair)
 
 
 def _carries_specs(run: RunRecord, pair: SpecPair) -> bool:
