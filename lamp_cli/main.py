@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import os
 import sys
 import traceback
@@ -11,18 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from lamp_cli import __version__, gha
-from lamp_cli.commands import (
-    alias,
-    config,
-    doctor,
-    experiment,
-    project,
-    register,
-    release,
-    spec,
-    version,
-)
-from lamp_cli.commands import run as run_commands
+from lamp_cli.commands import COMMANDS, NESTED
 from lamp_cli.commands._common import AppState
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
 from lamp_cli.output import Mode, Output, scrub
@@ -115,12 +106,51 @@ def _humanize_help(command: Any) -> None:
         _humanize_help(sub)
 
 
+def load_command(name: str) -> Any:
+    """The Click command of ``lamp NAME``, built from its module in ``lamp_cli.commands``."""
+    typer_app: typer.Typer = importlib.import_module(f"lamp_cli.commands.{name}").app
+    if any(info.name == name for info in typer_app.registered_commands):
+        command = typer.main.get_command(typer_app)  # a module of one command: register, ...
+    else:
+        command = typer.main.get_group(typer_app)
+        for child in NESTED.get(name, ()):
+            nested: typer.Typer = importlib.import_module(f"lamp_cli.commands.{child}").app
+            command.add_command(typer.main.get_group(nested), child)
+    command.name = name
+    _humanize_help(command)
+    return command
+
+
 class LampGroup(TyperGroup):
-    """Catches every error once, renders it, and exits with its documented code."""
+    """Loads each sub-command when it is used, catches every error once, renders it, and exits
+    with its documented code."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _humanize_help(self)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            # Typer suggests from the loaded commands only; these are all of them.
+            matches = ", ".join(repr(m) for m in difflib.get_close_matches(name, list(COMMANDS)))
+            ctx.fail(
+                f"No such command {name!r}." + (f" Did you mean {matches}?" if matches else "")
+            )
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the summaries in ``lamp_cli.commands``: no module imported."""
+        with formatter.section("Commands"):
+            formatter.write_dl(list(COMMANDS.items()))
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
@@ -276,18 +306,6 @@ def main(
             "uc-schema": uc_schema,
         }
     )
-
-
-app.add_typer(experiment.app, name="experiment")
-app.add_typer(run_commands.app, name="run")
-app.add_typer(project.app, name="project")
-app.command("register")(register.register)
-version.app.add_typer(alias.app, name="alias")
-app.add_typer(version.app, name="version")
-app.command("release")(release.release)
-app.add_typer(spec.app, name="spec")
-app.add_typer(config.app, name="config")
-app.command("doctor")(doctor.doctor)
 
 
 def run() -> None:

@@ -12,14 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from lamp_cli import gha
 from lamp_cli.errors import LampError, redact
+
+if TYPE_CHECKING:  # rich is imported when something is printed, not by `lamp --help`
+    from rich.console import Console
 
 #: Credentials lamp may be given; their values never reach lamp's output, debug output included.
 SECRET_VARIABLES = (
@@ -58,6 +57,8 @@ def _pipe_width() -> int:
 
 
 def _console(stream: Any) -> Console:
+    from rich.console import Console
+
     width = None if stream.isatty() else _pipe_width()
     return Console(file=stream, width=width, soft_wrap=True, highlight=False)
 
@@ -69,19 +70,25 @@ class Output:
         self.mode = Mode(mode)
         self._announced: set[str] = set()
         # With -o json, notes wait for the result: a failure's stderr is its one JSON document.
-        self._pending: list[Text] = []
+        self._pending: list[tuple[str, str]] = []
 
-    def _say(self, text: Text) -> None:
+    def _say(self, message: str, style: str) -> None:
         if self.mode is Mode.json:
-            self._pending.append(text)
+            self._pending.append((message, style))
         else:
-            self.stderr.print(text)
+            self._print(self.stderr, [(message, style)])
 
     def _flush_notes(self) -> None:
-        console = self.stderr
-        for text in self._pending:
-            console.print(text)
+        if self._pending:
+            self._print(self.stderr, self._pending)
         self._pending.clear()
+
+    @staticmethod
+    def _print(console: Console, lines: Sequence[tuple[str, str]]) -> None:
+        from rich.text import Text
+
+        for message, style in lines:
+            console.print(Text(message, style=style))
 
     @property
     def stdout(self) -> Console:
@@ -113,6 +120,8 @@ class Output:
                 human(self.stdout)
             else:
                 # Pipes and CI logs get plain text without the tables' trailing padding.
+                from rich.console import Console
+
                 buffer = io.StringIO()
                 human(Console(file=buffer, width=_pipe_width(), soft_wrap=True, highlight=False))
                 sys.stdout.write(
@@ -134,10 +143,10 @@ class Output:
             if once in self._announced:
                 return
             self._announced.add(once)
-        self._say(Text(f"lamp: {message}", style="dim"))
+        self._say(f"lamp: {message}", "dim")
 
     def warn(self, message: str) -> None:
-        self._say(Text(f"lamp: warning: {message}", style="yellow"))
+        self._say(f"lamp: warning: {message}", "yellow")
 
     def error(self, err: LampError) -> None:
         """Report an error on stderr: a line per problem, or one JSON document with ``-o json``."""
@@ -146,12 +155,11 @@ class Output:
             document = json.dumps({"error": err.to_dict()}, ensure_ascii=False)
             sys.stderr.write(scrub(document) + "\n")
         else:
-            console = self.stderr
-            console.print(Text(scrub(f"error: {err.message}"), style="bold red"))
-            for problem in err.problems:
-                console.print(Text(scrub(f"  {problem}")))
+            lines = [(scrub(f"error: {err.message}"), "bold red")]
+            lines += [(scrub(f"  {problem}"), "") for problem in err.problems]
             if err.hint:
-                console.print(Text(scrub(f"hint: {err.hint}"), style="dim"))
+                lines.append((scrub(f"hint: {err.hint}"), "dim"))
+            self._print(self.stderr, lines)
         if gha.in_actions():
             # Annotations on the run's summary page, at the file and line of each problem.
             for command in gha.error_commands(err):
@@ -180,6 +188,9 @@ class _Folding:
         return widths
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
         widths = self._widths()
         if sum(widths) + 2 * (len(widths) - 1) <= options.max_width:
             table = Table(box=None, pad_edge=False, show_header=self.show_header)

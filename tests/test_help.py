@@ -8,7 +8,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lamp_cli.main import app
+from lamp_cli.commands import COMMANDS as COMMAND_SUMMARIES
+from lamp_cli.main import app, load_command
 
 
 def leaf_commands() -> list[tuple[list[str], object]]:
@@ -16,10 +17,10 @@ def leaf_commands() -> list[tuple[list[str], object]]:
     found: list[tuple[list[str], object]] = []
 
     def walk(path: list[str], command) -> None:
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk([*path, name], sub)
+        if hasattr(command, "list_commands"):
+            ctx = command.make_context(command.name, [], resilient_parsing=True)
+            for name in command.list_commands(ctx):
+                walk([*path, name], command.get_command(ctx, name))
         else:
             found.append((path, command))
 
@@ -160,11 +161,33 @@ def test_shell_completion_answers_without_importing_mlflow(tmp_path) -> None:
     )
     assert done.stdout.split() == ["alias"], done.stdout + done.stderr
     assert done.stderr.strip().endswith("imported:"), done.stderr
+    # Typer names the shell from the process tree: a bash parent (`; exit` keeps bash from
+    # exec-ing lamp), whatever runs the tests.
+    lamp = Path(sys.executable).parent / "lamp"
     shown = subprocess.run(
-        [str(Path(sys.executable).parent / "lamp"), "--show-completion", "bash"],
+        ["bash", "-c", f"'{lamp}' --show-completion; exit $?"],
         env={**os.environ, "SHELL": "/bin/bash"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert shown.returncode == 0 and "_LAMP_COMPLETE" in shown.stdout
+
+
+@pytest.mark.parametrize("name", list(COMMAND_SUMMARIES))
+def test_the_root_help_summary_is_the_first_line_of_the_commands_help(name: str) -> None:
+    """`lamp --help` lists the summaries without loading the commands; each must still say
+    what the command's own help page says first."""
+    command = load_command(name)
+    first_paragraph = " ".join(command.help.split("\n\n")[0].split())
+    assert COMMAND_SUMMARIES[name] == first_paragraph
+    listed = " ".join(CliRunner().invoke(app, ["--help"]).stdout.split())
+    assert f" {name} {COMMAND_SUMMARIES[name]}" in listed
+
+
+def test_a_mistyped_command_is_a_usage_error_with_the_nearest_names() -> None:
+    result = CliRunner().invoke(app, ["releas"])
+    assert result.exit_code == 2
+    assert "No such command 'releas'. Did you mean 'release'?" in result.output
+    unknown = CliRunner().invoke(app, ["zzz"])
+    assert unknown.exit_code == 2 and "Did you mean" not in unknown.output

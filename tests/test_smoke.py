@@ -24,24 +24,42 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
-def test_help_does_not_import_mlflow_or_boto3(isolated_env: Path) -> None:
+def _imported_by(args: list[str], cwd: Path) -> tuple[str, list[str]]:
+    """stdout of ``lamp ARGS`` run in a fresh interpreter, and the modules it imported."""
     code = (
         "import sys\n"
         "from lamp_cli.main import app\n"
         "try:\n"
-        "    app(['--help'])\n"
+        f"    app({args!r})\n"
         "except SystemExit as exc:\n"
         "    assert exc.code == 0, exc.code\n"
-        "roots = ('mlflow', 'boto3', 'botocore')\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
-        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+        "sys.stderr.write('MODULES=' + ','.join(sorted(sys.modules)) + '\\n')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=isolated_env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
-    assert "HEAVY=\n" in result.stderr, result.stderr
+    modules = result.stderr.rsplit("MODULES=", 1)[1].strip().split(",")
+    return result.stdout, modules
+
+
+def test_help_imports_no_backend_no_rich_and_no_command_module(isolated_env: Path) -> None:
+    stdout, modules = _imported_by(["--help"], isolated_env)
+    assert "Usage" in stdout and "register" in stdout
+    roots = ("mlflow", "boto3", "botocore", "rich")
+    assert [m for m in modules if m.split(".")[0] in roots] == []
+    # Each command's module is imported when the command runs, not to list it.
+    assert [m for m in modules if m.startswith("lamp_cli.commands.")] == [
+        "lamp_cli.commands._common"
+    ]
+
+
+def test_a_command_imports_its_own_module_only(isolated_env: Path) -> None:
+    stdout, modules = _imported_by(["spec", "--help"], isolated_env)
+    assert "validate" in stdout
+    commands = {m for m in modules if m.startswith("lamp_cli.commands.")}
+    assert "lamp_cli.commands.spec" in commands
+    assert commands.isdisjoint({"lamp_cli.commands.release", "lamp_cli.commands.version"})
 
 
 def test_config_show_does_not_import_mlflow(isolated_env: Path) -> None:

@@ -1,7 +1,9 @@
-"""Printing rendered Helm values and Argo CD Applications, shared by `spec` and `version`."""
+"""Printing shared by several commands: a model version, rendered Helm values and Argo CD
+Applications."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -9,9 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lamp_cli.errors import SpecInvalid
-from lamp_cli.output import Output
+from lamp_cli.output import Output, key_value_table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lamp_cli.services.records import VersionRecord
     from lamp_cli.specs import SpecPair
 
 
@@ -69,3 +74,24 @@ def emit_render(
         out.emit(data)
     else:
         out.write_text(text)
+
+
+def render_version(version: VersionRecord) -> Callable[[Console], None]:
+    def render(console: Console) -> None:
+        console.print(
+            key_value_table(
+                [
+                    ("project", version.project),
+                    ("version", version.version),
+                    ("status", version.status),
+                    ("aliases", version.aliases),
+                    ("run_id", version.run_id),
+                    ("source", version.source),
+                    ("created_at", version.created_at),
+                    ("description", version.description),
+                    ("tags", version.tags),
+                ]
+            )
+        )
+
+    return render

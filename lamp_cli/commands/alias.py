@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import ProjectOption, backend, split_project, state
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
 from lamp_cli.services import aliases
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Set or delete an alias of a project's versions (compare-and-set).",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import state
 from lamp_cli.output import list_table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Show lamp's resolved settings.", no_args_is_help=True, rich_markup_mode=None

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import state
 from lamp_cli.errors import error_for_exit_code
 from lamp_cli.output import list_table
 from lamp_cli.services import doctor as checks
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
+
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+
+@app.command("doctor")
 def doctor(
     ctx: typer.Context,
     verify_image: Annotated[

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import experiments
 from lamp_cli.services.records import ExperimentRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 REST_CALL_BUDGET = {"experiment create": 2}  # most REST calls allowed; see tests/budget
 

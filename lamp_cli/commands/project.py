@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import (
     ExistOkOption,
@@ -21,6 +20,9 @@ from lamp_cli.commands._common import (
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import projects
 from lamp_cli.services.records import ProjectRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 REST_CALL_BUDGET = {"project create": 1}  # most REST calls allowed; see tests/budget
 

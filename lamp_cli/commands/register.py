@@ -15,13 +15,17 @@ from lamp_cli.commands._common import (
     project_of,
     state,
 )
-from lamp_cli.commands.version import render_version
+from lamp_cli.commands._render import render_version
 from lamp_cli.services import registry
 from lamp_cli.services.names import check_run_id, read_version_tag
 
 REST_CALL_BUDGET = {"register": 8}  # most REST calls allowed; see tests/budget
 
 
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+
+@app.command("register")
 def register(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run carrying both specs.", metavar="RUN_ID")],

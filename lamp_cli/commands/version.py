@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from lamp_cli.commands._common import (
     ProjectArgument,
@@ -23,12 +21,15 @@ from lamp_cli.commands._render import (
     RenderFormat,
     RenderFormatOption,
     emit_render,
+    render_version,
 )
 from lamp_cli.errors import UsageError
-from lamp_cli.output import key_value_table, list_table
+from lamp_cli.output import list_table
 from lamp_cli.services import versions
 from lamp_cli.services.names import read_version_tag
-from lamp_cli.services.records import VersionRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="List and show the model versions of a project.",
@@ -59,27 +60,6 @@ VersionArguments = Annotated[
 class SpecKind(str, Enum):
     model = "model"
     endpoint = "endpoint"
-
-
-def render_version(version: VersionRecord) -> Callable[[Console], None]:
-    def render(console: Console) -> None:
-        console.print(
-            key_value_table(
-                [
-                    ("project", version.project),
-                    ("version", version.version),
-                    ("status", version.status),
-                    ("aliases", version.aliases),
-                    ("run_id", version.run_id),
-                    ("source", version.source),
-                    ("created_at", version.created_at),
-                    ("description", version.description),
-                    ("tags", version.tags),
-                ]
-            )
-        )
-
-    return render
 
 
 @app.command("list")
