@@ -125,6 +125,14 @@ KNOWN_SCHEMES = (
 )  # fmt: skip
 
 
+def env_number(name: str, default: float) -> float:
+    """A numeric setting from the environment; ``default`` when unset or not a number."""
+    try:
+        return float(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+
+
 def check_uri(uri: str, what: str) -> str:
     """``uri`` when MLflow can open it; an invalid input (exit 3) naming the forms otherwise."""
     if ":" not in uri:

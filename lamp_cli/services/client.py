@@ -34,7 +34,7 @@ from lamp_cli.errors import (
     redact,
 )
 from lamp_cli.services import databricks as databricks_service
-from lamp_cli.settings import Settings, check_uri, is_databricks_uri
+from lamp_cli.settings import Settings, check_uri, env_number, is_databricks_uri
 from lamp_cli.translate import translate_backend_error
 
 EMBEDDED_DB_FILE = "mlflow.db"
@@ -86,17 +86,11 @@ class RetryPolicy:
 
     @classmethod
     def from_environment(cls) -> RetryPolicy:
-        def number(name: str, default: float) -> float:
-            try:
-                return float(os.environ.get(name, default))
-            except ValueError:
-                return default
-
         return cls(
-            retries=max(0, int(number(_MAX_RETRIES, 2))),
-            backoff_factor=max(0.0, number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 1)),
-            jitter=max(0.0, number("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 0.3)),
-            timeout=max(0.1, number("MLFLOW_HTTP_REQUEST_TIMEOUT", 4)),
+            retries=max(0, int(env_number(_MAX_RETRIES, 2))),
+            backoff_factor=max(0.0, env_number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 1)),
+            jitter=max(0.0, env_number("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 0.3)),
+            timeout=max(0.1, env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 4)),
         )
 
     def delay(self, attempt: int) -> float:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lamp_cli.errors import InvalidInput, UsageError
+from lamp_cli.settings import env_number
 
 #: What the Unity Catalog client path imports (MLflow's signature and schema code).
 REQUIRED_PACKAGES = ("numpy", "pandas")
@@ -159,14 +160,6 @@ def _bounded_client() -> Any:
     from databricks.sdk._base_client import _BaseClient
 
     return _BaseClient(
-        retry_timeout_seconds=env_int("MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT", 60),
-        http_timeout_seconds=env_int("MLFLOW_HTTP_REQUEST_TIMEOUT", 30),
+        retry_timeout_seconds=int(env_number("MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT", 60)),
+        http_timeout_seconds=int(env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 30)),
     )
-
-
-def env_int(name: str, default: int) -> int:
-    """An integer setting from the environment, ``default`` when unset or not a number."""
-    try:
-        return int(os.environ.get(name, ""))
-    except ValueError:
-        return default
