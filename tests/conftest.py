@@ -26,6 +26,10 @@ ENDPOINT_EXAMPLE = EXAMPLES / "serving-endpoint-spec.yaml"
 
 _ISOLATED_PREFIXES = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_")
 
+#: Environment of every `mlflow server` the tests start: lamp uses none of the server's job
+#: execution, whose three consumer processes would only compete with the tests for the CPUs.
+SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
@@ -116,7 +120,12 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "1",
     ]
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=base, start_new_session=True
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=base,
+        start_new_session=True,
+        env={**os.environ, **SERVER_ENV},
     )
     url = f"http://127.0.0.1:{port}"
     try:

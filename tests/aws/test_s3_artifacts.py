@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import SERVER_ENV, free_port
 
 pytestmark = pytest.mark.server
 
@@ -56,6 +56,7 @@ def s3_servers(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         AWS_CONFIG_FILE=str(empty),
         AWS_EC2_METADATA_DISABLED="true",
         MLFLOW_S3_ENDPOINT_URL=moto_url,
+        **SERVER_ENV,
     )
     modes = {
         "proxied": ["--artifacts-destination", f"s3://{BUCKET}/proxied", "--serve-artifacts"],
