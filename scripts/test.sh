@@ -1,17 +1,53 @@
 #!/usr/bin/env bash
 # Sets up a virtual environment with lamp and its test extra, then lints, type-checks (mypy
-# --strict on lamp_cli/) and runs the tests.
+# --strict on lamp_cli/) and runs the tests on the newest MLflow of lamp's supported range.
+# The same tests then run on the lowest MLflow of the range, in .venv-lowest, side by side with
+# the first run (LAMP_TEST_LOWEST=0 leaves that out).
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+PIP_QUIET=(--quiet --disable-pip-version-check)
+
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install "${PIP_QUIET[@]}" -e '.[test]'
+
+# The lowest version of the range pyproject.toml declares for mlflow-skinny.
+LOWEST=$(.venv/bin/python scripts/mlflow_range.py --lowest)
+if [ "${LAMP_TEST_LOWEST:-1}" != 0 ]; then
+    if [ ! -x .venv-lowest/bin/python ]; then
+        "$PYTHON" -m venv .venv-lowest
+    fi
+    .venv-lowest/bin/python -m pip install "${PIP_QUIET[@]}" -e '.[test]' \
+        "mlflow==$LOWEST" "mlflow-skinny==$LOWEST"
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m mypy
-.venv/bin/python -m pytest "$@"
+
+if [ "${LAMP_TEST_LOWEST:-1}" = 0 ]; then
+    exec .venv/bin/python -m pytest "$@"
+fi
+
+# Two CPUs are mostly idle while one suite waits on servers and subprocesses: the two runs go
+# side by side, the lowest one's report printed after the newest one's.
+LOWEST_LOG=$(mktemp)
+LOWEST_TMP=$(mktemp -d)
+.venv-lowest/bin/python -m pytest --basetemp="$LOWEST_TMP/pytest" "$@" >"$LOWEST_LOG" 2>&1 &
+LOWEST_PID=$!
+status=0
+echo "== tests on mlflow $(.venv/bin/python scripts/mlflow_range.py --installed)"
+.venv/bin/python -m pytest "$@" || status=$?
+lowest_status=0
+wait "$LOWEST_PID" || lowest_status=$?
+echo "== tests on mlflow $LOWEST (the lowest supported)"
+cat "$LOWEST_LOG"
+rm -rf "$LOWEST_LOG" "$LOWEST_TMP"
+if [ "$status" != 0 ]; then
+    exit "$status"
+fi
+exit "$lowest_status"
