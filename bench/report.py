@@ -366,8 +366,9 @@ class Report:
         if "total_s" in prof:
             self.add(
                 f"One run under cProfile: {s(prof['total_s'])}, of which imports "
-                f"{s(prof['imports_s'])} and Typer building the command tree from every "
-                f"command's signature {s(prof['typer_build_s'])}; the rest is rendering the help.",
+                f"{s(prof['imports_s'])} and Typer building the root group "
+                f"{s(prof['typer_build_s'])} (a command's module is imported and built only "
+                "when that command runs); the rest is rendering the help.",
                 "",
             )
         if lamp and lamp > HELP_TARGET_S and top:
@@ -391,8 +392,8 @@ class Report:
             if prof.get("total_s"):
                 share = prof["typer_build_s"] / prof["total_s"]
                 text += (
-                    f" Typer's building of the command tree (it reads every command's "
-                    f"signature on each start) takes {share:.0%} of the time under cProfile."
+                    f" Typer's building of the root group takes {share:.0%} of the time "
+                    "under cProfile."
                 )
             self.why.append(text)
 

@@ -238,7 +238,7 @@ def cprofile(cmd: list[str], *, cwd: Path, env: dict[str, str], tmp: Path) -> di
     http, requests = pick(lambda f, fn: f.endswith("http/client.py") and fn == "getresponse")
     procs, nprocs = pick(lambda f, fn: f.endswith("/subprocess.py") and fn == "run")
     sleeps, nsleeps = pick(lambda f, fn: fn == "<built-in method time.sleep>")
-    # Typer reads every command's signature to build the CLI, on every invocation.
+    # Typer reads the signatures of the commands it builds, on every invocation.
     typer_build, _ = pick(lambda f, fn: f.endswith(f"typer{os.sep}main.py") and fn == "get_command")
     total = st.total_tt  # type: ignore[attr-defined]
     marker = f"{os.sep}lamp_cli{os.sep}"

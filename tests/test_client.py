@@ -58,3 +58,24 @@ def test_databricks_gets_its_own_defaults_and_the_user_still_wins(
         HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
     )
     assert "MLFLOW_ENABLE_DB_SDK" not in os.environ  # the SDK's authentication stays on
+
+
+def test_a_package_that_does_not_fit_is_not_called_missing() -> None:
+    """MLflow below 3.9 imports a name SQLAlchemy 2.1 removed: the package is there, so the
+    message says what failed instead of asking to install it."""
+    from lamp_cli.services.client import _missing_driver
+
+    uri = "postgresql://u:secret@db/x"
+    missing = _missing_driver(
+        ModuleNotFoundError("No module named 'psycopg2'", name="psycopg2"), uri
+    )
+    assert "'psycopg2' is not installed" in missing.message
+    assert missing.hint == "pip install psycopg2-binary"
+    mismatch = ImportError(
+        "cannot import name 'FallbackAsyncAdaptedQueuePool' from 'sqlalchemy.pool'",
+        name="sqlalchemy.pool",
+    )
+    error = _missing_driver(mismatch, uri)
+    assert "not installed" not in error.message and "FallbackAsyncAdaptedQueuePool" in error.message
+    assert "secret" not in error.message and error.exit_code == 2
+    assert error.hint is not None and "do not fit" in error.hint

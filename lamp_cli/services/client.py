@@ -388,6 +388,13 @@ _DRIVER_HINTS = {
 def _missing_driver(exc: ImportError, uri: str) -> LampError:
     from lamp_cli.errors import UsageError
 
+    if not isinstance(exc, ModuleNotFoundError):
+        # The package is there but lacks a name MLflow imports: versions that do not fit.
+        return UsageError(
+            f"cannot open {redact(uri)}: {exc}",
+            hint="the installed MLflow and its database packages do not fit together; "
+            "reinstall lamp-cli to get the versions it is tested with",
+        )
     name = (exc.name or "").split(".")[0]
     hint = _DRIVER_HINTS.get(
         name, "reinstall lamp-cli: the SQLite store needs sqlalchemy and alembic"

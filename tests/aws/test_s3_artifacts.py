@@ -8,6 +8,7 @@ failing store ("Max retries exceeded", "ensure that the path is correct") must n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -80,7 +81,8 @@ def s3_servers(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         # Throw-away servers on temporary stores: no graceful shutdown to wait for.
         for proc, _, _ in started.values():
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # exited at start-up
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
