@@ -16,6 +16,7 @@ from run import (
     HELP_TARGET_S,
     RELEASE_CALL_BUDGET,
     RELEASE_RATIO_TARGET,
+    command_budgets,
 )
 
 MET, MISSED, UNKNOWN = "met", "**missed**", "not measured"
@@ -566,9 +567,17 @@ class Report:
             self.add(*crashed(sec))
             return
         rows = []
+        budgets = command_budgets()
         for step in CALL_STEPS:
             lamp, script = sec[step].get("lamp", {}), sec[step].get("script", {})
-            budget = f"<= {RELEASE_CALL_BUDGET}" if step == "release (fresh)" else ""
+            limit = budgets.get(step)
+            budget = "" if limit is None else f"<= {limit}"
+            if limit is not None and lamp.get("exit") == 0 and lamp["calls"] > limit:
+                budget += " **over**"
+                self.why.append(
+                    f"- **REST calls of `lamp {step}`**: {lamp['calls']} against the budget of "
+                    f"{limit} its command module declares."
+                )
             rows.append(
                 [
                     step,
@@ -584,7 +593,8 @@ class Report:
         self.add(
             "Counted by `bench/proxy.py` in front of the server, one run of each command in "
             "order on a fresh experiment and project (the rerun repeats the fresh release's key). "
-            "Wall times here include the proxy's hop.",
+            "The budget is the one each command module declares (`REST_CALL_BUDGET`, enforced "
+            "by tests/budget). Wall times here include the proxy's hop.",
             "",
             *table(
                 ["command", "lamp", "script", "extra", "budget", "wall lamp / script"],

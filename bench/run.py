@@ -559,6 +559,28 @@ CALL_STEPS = (
 )
 
 
+def command_budgets() -> dict[str, int]:
+    """The REST-call budget of each write step, as its command module declares it
+    (``REST_CALL_BUDGET``, which tests/budget holds each command to)."""
+    from lamp_cli.commands import experiment, project, register, release, run
+
+    declared = {
+        **experiment.REST_CALL_BUDGET,
+        **run.REST_CALL_BUDGET,
+        **project.REST_CALL_BUDGET,
+        **register.REST_CALL_BUDGET,
+        **release.REST_CALL_BUDGET,
+    }
+    return {
+        "experiment create": declared["experiment create"],
+        "run log-spec": declared["run log-spec"],
+        "project create": declared["project create"],
+        "register --alias": declared["register"],
+        "release (fresh)": declared["release"],
+        "release (rerun)": declared["release (rerun)"],
+    }
+
+
 def _lamp_steps(name: str, key: str) -> dict[str, Callable[[str], list[str]]]:
     return {
         "experiment create": lambda _r: [LAMP, "experiment", "create", name],
