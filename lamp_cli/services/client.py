@@ -219,6 +219,22 @@ class Backend:
             if not token:
                 return results
 
+    def list_artifacts(
+        self, subject: Subject, run_id: str, artifact_uri: str | None, path: str
+    ) -> list[Any]:
+        """The entries under ``path`` of a run's artifacts.
+
+        With the run's artifact URI at hand they are listed in one call; by run id, MLflow first
+        reads the run again and searches its logged models. On Databricks the client adds the
+        profile to the URI, so it goes through the client.
+        """
+        if artifact_uri and not self.on_databricks:
+            import mlflow.artifacts
+
+            uri = f"{artifact_uri.rstrip('/')}/{path}"
+            return list(self.call(subject, mlflow.artifacts.list_artifacts, artifact_uri=uri))
+        return list(self.call(subject, self.client.list_artifacts, run_id, path))
+
     def upload(
         self, subject: Subject, run_id: str, artifact_uri: str | None, local_dir: str, path: str
     ) -> None:

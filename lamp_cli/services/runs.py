@@ -73,16 +73,7 @@ def spec_artifacts(backend: Backend, run_id: str, *, artifact_uri: str | None = 
     by run id, MLflow first reads the run again and searches its logged models.
     """
     subject = Subject(f"artifacts of run {run_id}")
-    if artifact_uri and not backend.on_databricks:
-        import mlflow.artifacts
-
-        files = backend.call(
-            subject,
-            mlflow.artifacts.list_artifacts,
-            artifact_uri=f"{artifact_uri.rstrip('/')}/{ARTIFACT_DIR}",
-        )
-    else:
-        files = backend.call(subject, backend.client.list_artifacts, run_id, ARTIFACT_DIR)
+    files = backend.list_artifacts(subject, run_id, artifact_uri, ARTIFACT_DIR)
     return sorted(f.path for f in files if not f.is_dir)
 
 
