@@ -139,7 +139,7 @@ class LampGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""
-        if name and name not in COMMANDS and not name.startswith("-"):
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
             # Typer suggests from the loaded commands only; these are all of them.
             matches = ", ".join(repr(m) for m in difflib.get_close_matches(name, list(COMMANDS)))
             ctx.fail(

@@ -191,3 +191,22 @@ def test_a_mistyped_command_is_a_usage_error_with_the_nearest_names() -> None:
     assert "No such command 'releas'. Did you mean 'release'?" in result.output
     unknown = CliRunner().invoke(app, ["zzz"])
     assert unknown.exit_code == 2 and "Did you mean" not in unknown.output
+
+
+def test_completion_after_an_unknown_word_is_quiet() -> None:
+    """Completion parses resiliently: an unknown command is no usage error there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "_LAMP_COMPLETE": "complete_bash",
+        "COMP_WORDS": "lamp xyz ",
+        "COMP_CWORD": "2",
+    }
+    lamp = Path(sys.executable).parent / "lamp"
+    done = subprocess.run([str(lamp)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr
