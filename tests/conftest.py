@@ -64,6 +64,25 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+def imported_by(args: list[str], cwd: Path) -> tuple[str, list[str]]:
+    """stdout of ``lamp ARGS`` run to exit 0 in a fresh interpreter, and the modules it imported."""
+    code = (
+        "import sys\n"
+        "from lamp_cli.main import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "sys.stderr.write('MODULES=' + ','.join(sorted(sys.modules)) + '\\n')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    modules = result.stderr.rsplit("MODULES=", 1)[1].strip().split(",")
+    return result.stdout, modules
+
+
 @contextlib.contextmanager
 def moto_server(log_dir: Path) -> Iterator[str]:
     """A `moto_server` on a free loopback port for the block's duration; its URL."""

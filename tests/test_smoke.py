@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import imported_by
+
 BIN = Path(sys.executable).parent
 
 
@@ -24,27 +26,8 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
-def _imported_by(args: list[str], cwd: Path) -> tuple[str, list[str]]:
-    """stdout of ``lamp ARGS`` run in a fresh interpreter, and the modules it imported."""
-    code = (
-        "import sys\n"
-        "from lamp_cli.main import app\n"
-        "try:\n"
-        f"    app({args!r})\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 0, exc.code\n"
-        "sys.stderr.write('MODULES=' + ','.join(sorted(sys.modules)) + '\\n')\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    modules = result.stderr.rsplit("MODULES=", 1)[1].strip().split(",")
-    return result.stdout, modules
-
-
 def test_help_imports_no_backend_no_rich_and_no_command_module(isolated_env: Path) -> None:
-    stdout, modules = _imported_by(["--help"], isolated_env)
+    stdout, modules = imported_by(["--help"], isolated_env)
     assert "Usage" in stdout and "register" in stdout
     roots = ("mlflow", "boto3", "botocore", "rich")
     assert [m for m in modules if m.split(".")[0] in roots] == []
@@ -55,7 +38,7 @@ def test_help_imports_no_backend_no_rich_and_no_command_module(isolated_env: Pat
 
 
 def test_a_command_imports_its_own_module_only(isolated_env: Path) -> None:
-    stdout, modules = _imported_by(["spec", "--help"], isolated_env)
+    stdout, modules = imported_by(["spec", "--help"], isolated_env)
     assert "validate" in stdout
     commands = {m for m in modules if m.startswith("lamp_cli.commands.")}
     assert "lamp_cli.commands.spec" in commands
@@ -63,20 +46,9 @@ def test_a_command_imports_its_own_module_only(isolated_env: Path) -> None:
 
 
 def test_config_show_does_not_import_mlflow(isolated_env: Path) -> None:
-    code = (
-        "import sys\n"
-        "from lamp_cli.main import app\n"
-        "try:\n"
-        "    app(['-o', 'json', 'config', 'show'])\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 0, exc.code\n"
-        "assert not [m for m in sys.modules if m.startswith(('mlflow', 'boto3'))], 'imported'\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=isolated_env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert '"source": "default"' in result.stdout
+    stdout, modules = imported_by(["-o", "json", "config", "show"], isolated_env)
+    assert [m for m in modules if m.startswith(("mlflow", "boto3"))] == []
+    assert '"source": "default"' in stdout
 
 
 def test_installed_lamp_on_the_embedded_default(isolated_env: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import imported_by
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "specs" / "examples"
@@ -139,15 +139,6 @@ def test_spec_commands_do_not_import_mlflow_or_boto3(command: str, tmp_path: Pat
     args = [str(model), str(endpoint)]
     if command == "render":
         args = ["--model-spec", str(model), "--endpoint-spec", str(endpoint)]
-    script = (
-        "import sys\n"
-        "from lamp_cli.main import app\n"
-        f"try:\n    app(['spec', {command!r}, *{args!r}])\n"
-        "except SystemExit as exc:\n    code = exc.code\n"
-        "heavy = sorted(m for m in ('mlflow', 'boto3', 'botocore') if m in sys.modules)\n"
-        "print('HEAVY', heavy, 'CODE', code, file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
-    assert "HEAVY [] CODE 0" in done.stderr, done.stderr
+    _, modules = imported_by(["spec", command, *args], tmp_path)
+    heavy = sorted(m for m in ("mlflow", "boto3", "botocore") if m in modules)
+    assert heavy == []
