@@ -11,6 +11,14 @@ PYTHON=${PYTHON:-python3}
 PIP_INSTALL=(-m pip install --quiet --disable-pip-version-check)
 LOWEST_TESTS=${LAMP_TEST_LOWEST:-1}
 
+# Waits for the background install into .venv-lowest; its log and exit 1 when it failed.
+await_lowest_install() {
+    if ! wait "$LOWEST_INSTALL_PID"; then
+        cat "$LOWEST_INSTALL_LOG"
+        exit 1
+    fi
+}
+
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
@@ -28,10 +36,7 @@ if [ "$LOWEST_TESTS" != 0 ]; then
 fi
 .venv/bin/python "${PIP_INSTALL[@]}" -e '.[test]'
 if [ "$LOWEST_TESTS" != 0 ]; then
-    if ! wait "$LOWEST_INSTALL_PID"; then
-        cat "$LOWEST_INSTALL_LOG"
-        exit 1
-    fi
+    await_lowest_install
     # lamp itself and the rest of the test extra, once .venv has its own (one build of lamp at
     # a time in this directory; the packages now come from pip's cache), while the checks run.
     .venv-lowest/bin/python "${PIP_INSTALL[@]}" -e '.[test]' \
@@ -44,10 +49,7 @@ fi
 .venv/bin/python -m mypy
 
 if [ "$LOWEST_TESTS" != 0 ]; then
-    if ! wait "$LOWEST_INSTALL_PID"; then
-        cat "$LOWEST_INSTALL_LOG"
-        exit 1
-    fi
+    await_lowest_install
     rm -f "$LOWEST_INSTALL_LOG"
 fi
 
