@@ -35,6 +35,8 @@ if [ "$LOWEST_TESTS" != 0 ]; then
     LOWEST_INSTALL_PID=$!
 fi
 .venv/bin/python "${PIP_INSTALL[@]}" -e '.[test]'
+# The server of the same version as mlflow-skinny; its dependencies are in the test extra.
+.venv/bin/python "${PIP_INSTALL[@]}" --no-deps "mlflow==$(.venv/bin/python scripts/mlflow_range.py --installed)"
 if [ "$LOWEST_TESTS" != 0 ]; then
     await_lowest_install
     # lamp itself and the rest of the test extra, once .venv has its own (one build of lamp at
