@@ -6,7 +6,6 @@ in one place. :mod:`lamp_cli.translate` turns what the backends raise into these
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,13 +168,3 @@ class Subject:
     hint_conflict: str | None = None
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
-
-
-_TOKEN_RE = re.compile(r"(?i)(token|password|secret|authorization)([=:]\s*)([^\s&'\"]+)")
-_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """Remove credentials from a URL or message before it is shown."""
-    text = _USERINFO_RE.sub(r"\g<scheme>***@", text)
-    return _TOKEN_RE.sub(r"\1\2***", text)

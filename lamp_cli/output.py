@@ -15,31 +15,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from lamp_cli import gha
-from lamp_cli.errors import LampError, redact
+from lamp_cli.errors import LampError
+from lamp_cli.secrets import scrub
 
 if TYPE_CHECKING:  # rich is imported when something is printed, not by `lamp --help`
     from rich.console import Console
-
-#: Credentials lamp may be given; their values never reach lamp's output, debug output included.
-SECRET_VARIABLES = (
-    "DATABRICKS_TOKEN",
-    "DATABRICKS_CLIENT_SECRET",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_PASSWORD",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-)
-
-
-def scrub(text: str) -> str:
-    """``text`` without URL credentials, ``token=...`` pairs or the value of any secret variable."""
-    text = redact(text)
-    for name in SECRET_VARIABLES:
-        value = os.environ.get(name, "")
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
 
 
 class Mode(str, Enum):

@@ -11,8 +11,8 @@ from lamp_cli.errors import (
     Problem,
     Subject,
     UnexpectedError,
-    redact,
 )
+from lamp_cli.secrets import redact
 from lamp_cli.translate import translate_backend_error
 
 

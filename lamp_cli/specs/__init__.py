@@ -7,8 +7,6 @@ from lamp_cli.specs.common import API_VERSION, ENDPOINT_KIND, KINDS, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
 from lamp_cli.specs.image import ecr_location
 from lamp_cli.specs.loader import (
-    ENDPOINT_ARTIFACT,
-    MODEL_ARTIFACT,
     LoadedSpec,
     SpecPair,
     load_spec,
@@ -21,10 +19,8 @@ from lamp_cli.specs.quantity import Quantity, QuantityError, parse_quantity
 
 __all__ = [
     "API_VERSION",
-    "ENDPOINT_ARTIFACT",
     "ENDPOINT_KIND",
     "KINDS",
-    "MODEL_ARTIFACT",
     "MODEL_KIND",
     "LoadedSpec",
     "Quantity",

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from lamp_cli.specs.types import SECRET_NAME_RE, HttpPath, Labels, ResourceName
+from lamp_cli.secrets import SECRET_NAME_RE
+from lamp_cli.specs.types import HttpPath, Labels, ResourceName
 
 API_VERSION = "lamp/v1alpha1"
 MODEL_KIND = "ServingModelSpec"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,18 +13,19 @@ import yaml
 from pydantic import ValidationError
 
 from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.secrets import carried_secrets
 from lamp_cli.specs.common import KINDS, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
+from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.model_spec import ServingModelSpec
 from lamp_cli.specs.overrides import Override, apply_overrides, parse_overrides
-from lamp_cli.specs.problems import problems_from_error
+from lamp_cli.specs.paths import Path as FieldPath
+from lamp_cli.specs.problems import problem_at, problems_from_error
 from lamp_cli.specs.schema import MODELS
 from lamp_cli.specs.types import shown
 from lamp_cli.specs.yaml_source import MAX_BYTES, SourceDocument, parse_yaml
 
 SpecDocument = ServingModelSpec | ServingEndpointSpec
-MODEL_ARTIFACT = "serving-model-spec.yaml"
-ENDPOINT_ARTIFACT = "serving-endpoint-spec.yaml"
 
 
 def normalized_text(document: SpecDocument) -> str:
@@ -160,13 +161,15 @@ def load_document(
     *,
     expected_kind: str | None,
     overrides: Sequence[Override],
-    environ: Mapping[str, str],
+    variables: Variables,
 ) -> tuple[LoadedSpec | None, list[Problem]]:
     """Load one file; never raises for bad input, returns every problem found instead."""
     text, problems = read_text(path)
     if text is None:
         return None, problems
-    return load_text(text, path, expected_kind=expected_kind, overrides=overrides, environ=environ)
+    return load_text(
+        text, path, expected_kind=expected_kind, overrides=overrides, variables=variables
+    )
 
 
 def load_text(
@@ -175,15 +178,17 @@ def load_text(
     *,
     expected_kind: str | None,
     overrides: Sequence[Override] = (),
-    environ: Mapping[str, str] | None = None,
+    variables: Variables | None = None,
 ) -> tuple[LoadedSpec | None, list[Problem]]:
     """Load a spec from text; ``path`` names it in problems.
 
-    ``environ=None`` (for documents read back from MLflow) resolves no ``${VAR}``.
+    ``variables=None`` (for documents read back from MLflow) resolves no ``${VAR}`` and looks
+    for no secret; otherwise a value of a secret variable of the environment, wherever it came
+    from (the file, ``${VAR}``, ``--set``), is a problem at its field.
     """
     if len(text.encode("utf-8")) > MAX_BYTES:
         return None, [Problem(message="the document is larger than 1 MiB", file=str(path))]
-    source, problems = parse_yaml(text, str(path), environ)
+    source, problems = parse_yaml(text, str(path), variables)
     if problems or not isinstance(source.data, dict):
         return None, problems
     kind, problems = _check_head(source.data, source, expected_kind)
@@ -195,9 +200,45 @@ def load_text(
     except ValidationError as exc:
         problems.extend(problems_from_error(exc, kind, source, overridden))
         return None, problems
+    if variables is not None:
+        problems.extend(_carried_secrets(document, source, overridden, variables))
     if problems:
         return None, problems
     return LoadedSpec.from_document(path, document, source), []
+
+
+def _carried_secrets(
+    document: SpecDocument,
+    source: SourceDocument,
+    overridden: Mapping[FieldPath, str],
+    variables: Variables,
+) -> list[Problem]:
+    """A problem at each value that holds the value of a secret variable (named, never shown)."""
+    problems: list[Problem] = []
+
+    def visit(value: Any, path: FieldPath) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, (*path, index))
+        elif isinstance(value, str):
+            names = carried_secrets(value, variables.environ, allow=variables.allow)
+            if names:
+                problems.append(
+                    problem_at(
+                        source,
+                        path,
+                        f"holds the value of {', '.join(names)}, a secret of this environment; "
+                        "a spec is logged to MLflow: declare the secret in spec.requiredSecrets "
+                        "and supply it with a secretRef",
+                        overridden,
+                    )
+                )
+
+    visit(document.model_dump(mode="json", by_alias=True, exclude_none=True), ())
+    return problems
 
 
 def load_spec(
@@ -206,6 +247,7 @@ def load_spec(
     expected_kind: str | None = None,
     overrides: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    interpolate_allow: Collection[str] = (),
 ) -> LoadedSpec:
     """Load and validate one spec file, or raise :class:`SpecInvalid` with all its problems.
 
@@ -219,7 +261,7 @@ def load_spec(
         Path(path),
         expected_kind=expected_kind,
         overrides=parsed,
-        environ=os.environ if environ is None else environ,
+        variables=Variables.of(os.environ if environ is None else environ, interpolate_allow),
     )
     problems.extend(more)
     if problems or loaded is None:
@@ -231,7 +273,7 @@ def load_spec_text(
     text: str, *, name: str = "<text>", expected_kind: str | None = None
 ) -> LoadedSpec:
     """Validate a spec read back as text (e.g. from a model version); no ``${VAR}`` resolution."""
-    loaded, problems = load_text(text, Path(name), expected_kind=expected_kind, environ=None)
+    loaded, problems = load_text(text, Path(name), expected_kind=expected_kind, variables=None)
     if problems or loaded is None:
         raise SpecInvalid(problems)
     return loaded

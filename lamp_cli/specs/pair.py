@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from lamp_cli.errors import Problem, SpecInvalid
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import GPU, ServingEndpointSpec
+from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import LoadedSpec, SpecPair, load_document
 from lamp_cli.specs.model_spec import ServingModelSpec
 from lamp_cli.specs.overrides import parse_overrides
@@ -81,16 +82,23 @@ def load_pair(
     *,
     overrides: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    interpolate_allow: Collection[str] = (),
 ) -> SpecPair:
-    """Load both specs and check them together; problems of both files are raised at once."""
+    """Load both specs and check them together; problems of both files are raised at once.
+
+    ``interpolate_allow``: credential-looking variable names ``${...}`` may expand anyway.
+    """
     parsed, problems = parse_overrides(overrides, require_prefix=True)
-    env = os.environ if environ is None else environ
+    variables = Variables.of(os.environ if environ is None else environ, interpolate_allow)
     model, more = load_document(
-        pathlib.Path(model_path), expected_kind=MODEL_KIND, overrides=parsed, environ=env
+        pathlib.Path(model_path), expected_kind=MODEL_KIND, overrides=parsed, variables=variables
     )
     problems.extend(more)
     endpoint, more = load_document(
-        pathlib.Path(endpoint_path), expected_kind=ENDPOINT_KIND, overrides=parsed, environ=env
+        pathlib.Path(endpoint_path),
+        expected_kind=ENDPOINT_KIND,
+        overrides=parsed,
+        variables=variables,
     )
     problems.extend(more)
     if model is not None and endpoint is not None:

@@ -47,16 +47,16 @@ def problems_from_error(
         ctx = entry.get("ctx") or {}
         if entry["type"] == "lamp" and ctx.get("problems"):
             for at, message in ctx["problems"]:
-                problems.append(_problem(source, (*loc, *at), message, overridden))
+                problems.append(problem_at(source, (*loc, *at), message, overridden))
             continue
         at_key = entry["type"] in ("extra_forbidden", "missing")
         problems.append(
-            _problem(source, loc, _message(entry, kind, loc), overridden, at_key=at_key)
+            problem_at(source, loc, _message(entry, kind, loc), overridden, at_key=at_key)
         )
     return problems
 
 
-def _problem(
+def problem_at(
     source: SourceDocument,
     path: Path,
     message: str,

@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 
 from lamp_cli.errors import Conflict, SpecInvalid, UsageError
+from lamp_cli.layout import ENDPOINT_FILE, MODEL_FILE
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
-from lamp_cli.specs.loader import ENDPOINT_ARTIFACT, MODEL_ARTIFACT, load_text
+from lamp_cli.specs.interpolate import Variables
+from lamp_cli.specs.loader import load_text
 from lamp_cli.specs.pair import check_pair
 from lamp_cli.specs.schema import PACKAGED_SCHEMA_DIR, SCHEMA_FILES
 from lamp_cli.specs.templates import ENDPOINT_TEMPLATE, MODEL_TEMPLATE
@@ -110,8 +112,8 @@ def init_specs(
     schema_dir = directory / "schema"
     model_text, endpoint_text = render_templates(chosen, detect_version(cwd), "schema/")
     targets = {
-        directory / MODEL_ARTIFACT: model_text,
-        directory / ENDPOINT_ARTIFACT: endpoint_text,
+        directory / MODEL_FILE: model_text,
+        directory / ENDPOINT_FILE: endpoint_text,
     }
     schema_targets = [schema_dir / SCHEMA_FILES[kind] for kind in (MODEL_KIND, ENDPOINT_KIND)]
     existing = [p for p in (*targets, *schema_targets) if p.exists()]
@@ -139,9 +141,11 @@ def _shown_path(path: Path, cwd: Path) -> Path:
 def _check_templates(targets: dict[Path, str]) -> None:
     # What init writes must validate as it stands; a failure here is a bug in lamp, not the user's.
     (model_path, model_text), (endpoint_path, endpoint_text) = targets.items()
-    model, problems = load_text(model_text, model_path, expected_kind=MODEL_KIND, environ={})
+    model, problems = load_text(
+        model_text, model_path, expected_kind=MODEL_KIND, variables=Variables({})
+    )
     endpoint, more = load_text(
-        endpoint_text, endpoint_path, expected_kind=ENDPOINT_KIND, environ={}
+        endpoint_text, endpoint_path, expected_kind=ENDPOINT_KIND, variables=Variables({})
     )
     problems += more
     if model is not None and endpoint is not None:

@@ -34,8 +34,6 @@ SEMVER_RE = re.compile(
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
 HTTP_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$")
-# Names an engineer gives to secrets; a plain value under such a name is refused.
-SECRET_NAME_RE = re.compile(r"(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL|PRIVATE_?KEY)")
 
 
 def fail(message: str) -> NoReturn:

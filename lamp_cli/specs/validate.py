@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lamp_cli.errors import Problem, SpecInvalid
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
+from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import LoadedSpec, load_document
 from lamp_cli.specs.overrides import parse_overrides
 from lamp_cli.specs.pair import check_pair
@@ -40,6 +41,7 @@ def validate_paths(
     *,
     overrides: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    interpolate_allow: Collection[str] = (),
 ) -> ValidationReport:
     """Validate every file; check the pair when exactly one spec of each kind is given.
 
@@ -47,11 +49,11 @@ def validate_paths(
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     parsed, problems = parse_overrides(overrides, require_prefix=len(unique) > 1)
-    env = os.environ if environ is None else environ
+    variables = Variables.of(os.environ if environ is None else environ, interpolate_allow)
     loaded: list[LoadedSpec] = []
     failed = False
     for path in unique:
-        spec, more = load_document(path, expected_kind=None, overrides=parsed, environ=env)
+        spec, more = load_document(path, expected_kind=None, overrides=parsed, variables=variables)
         problems.extend(more)
         if spec is None:
             failed = True

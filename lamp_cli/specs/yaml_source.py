@@ -9,14 +9,13 @@ bound the work an alias bomb or a deeply nested document could cause.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from lamp_cli.errors import Problem
-from lamp_cli.specs.interpolate import interpolate
+from lamp_cli.specs.interpolate import Variables, interpolate
 from lamp_cli.specs.paths import Path, format_path
 
 MAX_BYTES = 1024 * 1024
@@ -110,11 +109,11 @@ def _position(node: yaml.Node) -> Position:
 
 
 def parse_yaml(
-    text: str, file: str, environ: Mapping[str, str] | None
+    text: str, file: str, variables: Variables | None
 ) -> tuple[SourceDocument, list[Problem]]:
     """Parse one YAML document; problems carry file, line and column, and all are collected.
 
-    ``environ`` resolves ``${VAR}``; ``None`` leaves values as written (documents read back).
+    ``variables`` resolve ``${VAR}``; ``None`` leaves values as written (documents read back).
     """
     source = SourceDocument(file=file)
     try:
@@ -147,7 +146,7 @@ def parse_yaml(
                 column=second.column,
             )
         ]
-    builder = _Builder(source, environ)
+    builder = _Builder(source, variables)
     try:
         source.data = builder.build(nodes[0], (), 0, frozenset())
     except _TooLarge:
@@ -173,9 +172,9 @@ def parse_yaml(
 
 
 class _Builder:
-    def __init__(self, source: SourceDocument, environ: Mapping[str, str] | None) -> None:
+    def __init__(self, source: SourceDocument, variables: Variables | None) -> None:
         self.source = source
-        self.environ = environ
+        self.variables = variables
         self.problems: list[Problem] = []
         self.budget = MAX_NODES
 
@@ -220,8 +219,8 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         tag, value = node.tag, node.value
-        if self.environ is not None and "${" in value:
-            value, errors = interpolate(value, self.environ)
+        if self.variables is not None and "${" in value:
+            value, errors = interpolate(value, self.variables.environ, self.variables.allow)
             for error in errors:
                 self.fail(node, path, error)
             if not node.style and tag == "tag:yaml.org,2002:str":
