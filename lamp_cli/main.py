@@ -16,7 +16,8 @@ from lamp_cli import __version__, gha
 from lamp_cli.commands import COMMANDS, NESTED
 from lamp_cli.commands._common import AppState
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
-from lamp_cli.output import Mode, Output, scrub
+from lamp_cli.output import Mode, Output
+from lamp_cli.secrets import scrub
 from lamp_cli.settings import resolve
 
 
@@ -91,7 +92,7 @@ def _humanize_help(command: Any) -> None:
             # Usage lines as Click writes them: NAME, [NAME], or a composite as spelled out.
             name = param.metavar or param.name.upper()
             usage = name if param.required or " " in name else f"[{name}]"
-            param._usage_display_name = lambda usage=usage: usage
+            param.get_usage_pieces = lambda ctx, usage=usage: [usage]
             continue
         descriptor = getattr(param, "type_descriptor", None)
         if getattr(param, "is_flag", False) or param.metavar is not None or descriptor is None:

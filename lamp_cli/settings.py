@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamp_cli.errors import InvalidInput, Problem, redact
+from lamp_cli.errors import InvalidInput, Problem
+from lamp_cli.layout import ENDPOINT_FILE, MODEL_FILE
+from lamp_cli.secrets import redact
 
-EMBEDDED_TRACKING_URI = "sqlite:///mlflow.db"
+#: The embedded default store's file, in the app's root (see :func:`resolve`).
+EMBEDDED_DB_FILE = "mlflow.db"
 #: Where every command looks for the spec files when none is configured (under the project).
 DEFAULT_SPEC_DIR = "specs"
-MODEL_SPEC_FILE = "serving-model-spec.yaml"
-ENDPOINT_SPEC_FILE = "serving-endpoint-spec.yaml"
 LEGACY_FILE_STORE = "mlruns"
 
 
@@ -30,6 +31,8 @@ class SettingDef:
     env: tuple[str, ...]
     help: str
     is_path: bool = False
+    #: A list: an array of strings in pyproject.toml, comma-separated in the environment.
+    is_list: bool = False
 
 
 SETTINGS: tuple[SettingDef, ...] = (
@@ -43,6 +46,12 @@ SETTINGS: tuple[SettingDef, ...] = (
     ),
     SettingDef("uc-catalog", ("LAMP_UC_CATALOG",), "Unity Catalog catalog of bare project ids"),
     SettingDef("uc-schema", ("LAMP_UC_SCHEMA",), "Unity Catalog schema of bare project ids"),
+    SettingDef(
+        "interpolate-allow",
+        ("LAMP_INTERPOLATE_ALLOW",),
+        "credential-looking variables ${...} may expand in specs",
+        is_list=True,
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -59,6 +68,7 @@ class Settings:
     endpoint_spec: Path | None = None
     uc_catalog: str | None = None
     uc_schema: str | None = None
+    interpolate_allow: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The project directory (that of the pyproject.toml holding [tool.lamp]), else the working
     #: directory: where the embedded store lives and provenance is read.
@@ -106,6 +116,8 @@ class Settings:
         rows = []
         for spec in SETTINGS:
             value = getattr(self, spec.name.replace("-", "_"))
+            if spec.is_list:
+                value = ", ".join(value) or None
             shown = redact(str(value)) if value is not None else None
             rows.append({"name": spec.name, "value": shown, "source": self.source(spec.name)})
             if spec.name == "registry-uri" and value is None:
@@ -219,13 +231,23 @@ def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:
         if key not in _BY_NAME
     ]
     problems += [
-        Problem("must be a string", file=path.name, field=f"tool.lamp.{key}")
+        Problem(
+            "must be a list of strings" if _BY_NAME[key].is_list else "must be a string",
+            file=path.name,
+            field=f"tool.lamp.{key}",
+        )
         for key, value in table.items()
-        if key in _BY_NAME and not isinstance(value, str)
+        if key in _BY_NAME and not _well_typed(_BY_NAME[key], value)
     ]
     if problems:
         raise InvalidInput(f"{path.name}: invalid [tool.lamp] settings", problems=problems)
     return table, path
+
+
+def _well_typed(spec: SettingDef, value: Any) -> bool:
+    if spec.is_list:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return isinstance(value, str)
 
 
 def resolve(
@@ -245,7 +267,11 @@ def resolve(
     sources: dict[str, str] = {}
     for spec in SETTINGS:
         value, source = _pick(spec, flags, environ, table)
-        if value is not None and spec.is_path:
+        if value is not None and spec.is_list:
+            items = value.split(",") if isinstance(value, str) else value
+            values[spec.name.replace("-", "_")] = tuple(i.strip() for i in items if i.strip())
+            sources[spec.name] = source
+        elif value is not None and spec.is_path:
             path = Path(value).expanduser()
             resolved = path if path.is_absolute() or source != "pyproject" else root / path
             values[spec.name.replace("-", "_")] = resolved
@@ -253,13 +279,13 @@ def resolve(
         elif value is not None:
             values[spec.name.replace("-", "_")] = value
             sources[spec.name] = source
-    for name, filename in (("model_spec", MODEL_SPEC_FILE), ("endpoint_spec", ENDPOINT_SPEC_FILE)):
+    for name, filename in (("model_spec", MODEL_FILE), ("endpoint_spec", ENDPOINT_FILE)):
         default = root / DEFAULT_SPEC_DIR / filename
         if name not in values and default.is_file():
             values[name] = default
             sources[name.replace("_", "-")] = "default"
     if "tracking_uri" not in values:
-        values["tracking_uri"] = EMBEDDED_TRACKING_URI
+        values["tracking_uri"] = f"sqlite:///{root.resolve() / EMBEDDED_DB_FILE}"
         sources["tracking-uri"] = "default"
     return Settings(**values, sources=sources, cwd=root)
 
@@ -269,7 +295,7 @@ def _pick(
     flags: Mapping[str, str | None],
     environ: Mapping[str, str],
     table: Mapping[str, Any],
-) -> tuple[str | None, str]:
+) -> tuple[Any, str]:
     flag = flags.get(spec.name)
     if flag not in (None, ""):
         return flag, "flag"

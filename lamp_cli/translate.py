@@ -20,8 +20,8 @@ from lamp_cli.errors import (
     Subject,
     TransientFailure,
     UnexpectedError,
-    redact,
 )
+from lamp_cli.secrets import redact
 
 _SQL_HINT_RE = re.compile(r"(?i)\b(sqlite3?|sqlalchemy|psycopg|pymysql|IntegrityError|\[SQL:)")
 #: urllib3's words when every attempt was answered with a status it retries (429, 5xx).
@@ -75,13 +75,15 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
             hint="ask the platform team for write access to this experiment or project",
         )
     if _is_server_error(exc):
+        status = _answer_status(exc)
+        answered = f"answered HTTP {status}" if status else "failed"
         return TransientFailure(
-            f"the tracking server at {url} failed on {subject.what} ({code})",
+            f"the tracking server at {url} {answered} on {subject.what} ({code})",
             hint="retry later; if it persists, check the server's log",
         )
-    if status := _STATUS_RETRIES_RE.search(message):
+    if retried := _STATUS_RETRIES_RE.search(message):
         return TransientFailure(
-            f"the tracking server at {url} kept answering HTTP {status['status']} on "
+            f"the tracking server at {url} kept answering HTTP {retried['status']} on "
             f"{subject.what}",
             hint="retry later; MLFLOW_HTTP_REQUEST_MAX_RETRIES sets how often lamp tries",
         )
@@ -134,7 +136,9 @@ def _databricks_error(code: Any, message: str, subject: Subject, url: str) -> La
             hint="use Unity Catalog: unset MLFLOW_REGISTRY_URI (Databricks' default is "
             "databricks-uc) and set LAMP_UC_CATALOG and LAMP_UC_SCHEMA",
         )
-    if code in ("REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE"):
+    if code in ("REQUEST_LIMIT_EXCEEDED", "TEMPORARILY_UNAVAILABLE") and url.startswith(
+        "databricks"
+    ):
         return TransientFailure(
             f"{url} kept answering '{code}' while accessing {subject.what}",
             hint="retry later; MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT and "
@@ -154,12 +158,16 @@ def _is_server_error(exc: BaseException) -> bool:
         return False
     if getattr(exc, "error_code", None) in _SERVER_ERROR_CODES:
         return True
+    code = _answer_status(exc) or 0
+    return code == 429 or code >= 500
+
+
+def _answer_status(exc: BaseException) -> int | None:
     status = getattr(exc, "get_http_status_code", None)
     try:
-        code = int(status()) if callable(status) else 0
+        return int(status()) if callable(status) else None
     except (TypeError, ValueError):
-        return False
-    return code == 429 or code >= 500
+        return None
 
 
 def _is_connection_error(exc: BaseException) -> bool:

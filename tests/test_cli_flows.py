@@ -183,13 +183,19 @@ def test_json_failure_is_one_document_and_the_store_notice_comes_once(lamp, isol
     assert first.exit_code == 4
     assert json.loads(first.stderr)["error"]["type"] == "not_found"  # nothing else on stderr
     human = lamp("experiment", "create", "exp")
-    assert human.exit_code == 0 and "local store" not in human.stderr
+    assert human.exit_code == 0 and "creating the local store" in human.stderr
+    assert "local store" not in lamp("experiment", "show", "exp").stderr
     fresh = isolated_env / "fresh"
     fresh.mkdir()
     import os
 
     os.chdir(fresh)
-    created = lamp("experiment", "list")
+    # A read-only command never creates a store: it says where none is and what creates one.
+    missing = lamp("experiment", "list")
+    assert missing.exit_code == 4 and not (fresh / "mlflow.db").exists()
+    assert f"no MLflow store at {fresh.resolve() / 'mlflow.db'}" in missing.stderr
+    assert "lamp experiment create" in missing.stderr
+    created = lamp("experiment", "create", "exp")
     assert "creating the local store" in created.stderr
     assert "local store" not in lamp("experiment", "list").stderr
 
@@ -246,3 +252,24 @@ def test_relative_paths_still_resolve_from_the_working_directory(lamp, isolated_
     result = lamp("spec", "validate", "m.yaml", "e.yaml")
     assert result.exit_code == 0, result.stderr
     assert Path("m.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["version", "alias", "set", "p", "champion\n", "1"], "invalid alias"),
+        (["version", "alias", "set", "p", "Champion", "1"], "aliases are lower-case"),
+        (["version", "alias", "set", "p", "V2", "1"], "invalid alias"),
+        (["register", "0123abcd\n", "p"], "invalid run id"),
+        (["run", "show", "abc\n"], "invalid run id"),
+        (["experiment", "create", "   "], "experiment name must not be empty"),
+        (["project", "create", "proj\n"], "invalid project id"),
+    ],
+)
+def test_names_are_checked_whole_before_any_request(lamp, closed_port, argv, message) -> None:
+    """The same exit 3 on every MLflow version: 3.18 matches ids and aliases whole and refuses a
+    blank experiment name itself, earlier versions let both through. A closed port: any request
+    would end in exit 6."""
+    result = lamp("--tracking-uri", f"http://127.0.0.1:{closed_port}", *argv)
+    assert result.exit_code == 3, result.stderr
+    assert message in result.stderr

@@ -1,6 +1,7 @@
-"""lamp's imports point one way: main -> commands -> services -> specs / settings / output /
-translate / gha -> errors. A command module uses no other command module, and only the
-services that wrap MLflow and AWS import them."""
+"""lamp's imports point one way: main -> commands -> services -> gateway -> specs / settings /
+output / translate / gha / records / layout -> errors -> secrets. A command module uses no other
+command module; only the gateway imports MLflow and the Databricks SDK, only the ECR service
+boto3; no service receives MLflow's client."""
 
 from __future__ import annotations
 
@@ -18,19 +19,24 @@ LAYERS = {
     "__main__": 0,
     "commands": 1,
     "services": 2,
-    "specs": 3,
-    "settings": 3,
-    "output": 3,
-    "translate": 3,
-    "gha": 3,
-    "errors": 4,
-    "__init__": 4,
+    "gateway": 3,
+    "specs": 4,
+    "settings": 4,
+    "output": 4,
+    "translate": 4,
+    "gha": 4,
+    "records": 4,
+    "layout": 5,
+    "errors": 5,
+    "__init__": 5,
+    "secrets": 6,
 }
 
-#: The only modules that import MLflow, boto3 or botocore (all of them lazily).
+#: The only modules that import MLflow, the Databricks SDK, boto3 or botocore (all lazily).
 BACKEND_MODULES = {
     # databricks.py only to share one SDK configuration per process (see its docstring).
-    "mlflow": {"services/client.py", "services/databricks.py"},
+    "mlflow": {"gateway/client.py", "gateway/databricks.py"},
+    "databricks": {"gateway/databricks.py"},
     "boto3": {"services/ecr.py"},
     "botocore": {"services/ecr.py"},
 }
@@ -102,3 +108,14 @@ def test_only_the_wrapping_services_import_mlflow_and_aws() -> None:
             if root in roots:
                 users[root].add(str(path.relative_to(PACKAGE)))
     assert users == BACKEND_MODULES
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if part_of(p) in ("services", "commands")],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_service_or_command_reaches_into_the_gateway(path: Path) -> None:
+    """MLflow's client stays inside the gateway: nothing outside names its private parts."""
+    text = path.read_text()
+    assert "._client" not in text and "MlflowClient" not in text

@@ -84,11 +84,13 @@ def test_tag_keys_unity_catalog_refuses(tmp_path) -> None:
 
 
 def test_version_tags_use_one_scheme_and_read_the_old_one() -> None:
-    tags = names.version_tags({"lamp.spec.model.sha256": "a", "lamp.git.commit": "c", "own": "x"})
+    from lamp_cli import layout
+
+    tags = layout.version_tags({"lamp.spec.model.sha256": "a", "lamp.git.commit": "c", "own": "x"})
     assert tags == {"lamp_spec_model_sha256": "a", "lamp_git_commit": "c", "own": "x"}
-    assert names.read_version_tag(tags, "lamp.git.commit") == "c"
-    assert names.read_version_tag({"lamp.image": "old"}, "lamp.image") == "old"
-    assert names.read_version_tag({}, "lamp.image") is None
+    assert layout.read_version_tag(tags, "lamp.git.commit") == "c"
+    assert layout.read_version_tag({"lamp.image": "old"}, "lamp.image") == "old"
+    assert layout.read_version_tag({}, "lamp.image") is None
 
 
 def test_aliases_are_refused_on_the_workspace_registry(tmp_path) -> None:

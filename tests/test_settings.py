@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lamp_cli.errors import InvalidInput
-from lamp_cli.settings import EMBEDDED_TRACKING_URI, resolve
+from lamp_cli.settings import resolve
 
 
 def write_pyproject(directory: Path, body: str) -> None:
@@ -18,7 +18,9 @@ def write_pyproject(directory: Path, body: str) -> None:
 
 def test_embedded_default_when_nothing_is_set(tmp_path: Path) -> None:
     settings = resolve({}, environ={}, cwd=tmp_path)
-    assert settings.tracking_uri == EMBEDDED_TRACKING_URI
+    # Absolute, so `config show` says where the store is whatever the working directory.
+    assert settings.tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert settings.tracking_uri.startswith("sqlite:////")
     assert settings.uses_embedded_default
     assert settings.source("tracking-uri") == "default"
     assert settings.registry_uri is None

@@ -60,7 +60,11 @@ def test_installed_lamp_on_the_embedded_default(isolated_env: Path) -> None:
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip().isdigit()
     assert created.stdout.count("\n") == 1
-    assert "sqlite:///mlflow.db" in created.stderr  # the embedded default is announced
+    # The embedded default is announced with its absolute path, artifacts beside it.
+    store = isolated_env.resolve() / "mlflow.db"
+    assert f"creating the local store {store} with artifacts in {store.parent / 'mlruns'}" in (
+        created.stderr
+    )
     assert (isolated_env / "mlflow.db").is_file()
 
     duplicate = run("experiment", "create", "smoke", cwd=isolated_env)
@@ -83,7 +87,7 @@ def test_legacy_file_store_is_never_used_silently(isolated_env: Path) -> None:
     legacy = isolated_env / "mlruns" / "0"
     legacy.mkdir(parents=True)
     (legacy / "meta.yaml").write_text("name: Default\n")
-    result = run("-o", "json", "experiment", "list", cwd=isolated_env)
+    result = run("-o", "json", "experiment", "create", "new", cwd=isolated_env)
     assert result.returncode == 0, result.stderr
     assert "legacy MLflow file store" in result.stderr
     assert (isolated_env / "mlflow.db").is_file()

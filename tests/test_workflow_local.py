@@ -5,30 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
+from lamp_cli import layout
 from lamp_cli.errors import Conflict, InvalidInput, NotFound
-from lamp_cli.services import experiments, projects, registry, runs, versions
-from lamp_cli.services.client import Backend, connect
+from lamp_cli.gateway import Gateway, connect
+from lamp_cli.services import artifacts, experiments, projects, registry, runs, versions
+from lamp_cli.services.pairs import Prepared
 from lamp_cli.settings import resolve
 from lamp_cli.specs import load_pair
 
 
 @pytest.fixture
-def backend(isolated_env: Path) -> Backend:
-    return connect(resolve({}, environ={}, cwd=isolated_env))
+def backend(isolated_env: Path) -> Gateway:
+    return connect(resolve({}, environ={}, cwd=isolated_env), writes=True)
 
 
 @pytest.fixture
 def pair(specs: tuple[Path, Path]):
-    return load_pair(*specs)
+    return Prepared(load_pair(*specs))
 
 
-def test_embedded_store_is_created_in_the_working_directory(backend: Backend, isolated_env: Path):
+def mlflow_client(gateway: Gateway) -> MlflowClient:
+    """MLflow's own client on the same store: the tests' independent view of what was written."""
+    uri = gateway.settings.tracking_uri
+    return MlflowClient(uri, uri)
+
+
+def test_embedded_store_is_created_in_the_working_directory(backend: Gateway, isolated_env: Path):
     experiments.create(backend, "exp")
     assert (isolated_env / "mlflow.db").is_file()
 
 
-def test_experiment_create_is_a_conflict_unless_exist_ok(backend: Backend) -> None:
+def test_experiment_create_is_a_conflict_unless_exist_ok(backend: Gateway) -> None:
     first, created = experiments.create(backend, "exp", tags={"team": "fraud"})
     assert created and first.tags["team"] == "fraud"
     with pytest.raises(Conflict) as info:
@@ -38,23 +47,23 @@ def test_experiment_create_is_a_conflict_unless_exist_ok(backend: Backend) -> No
     assert not created_again and again.experiment_id == first.experiment_id
 
 
-def test_experiment_by_name_or_id_and_missing(backend: Backend) -> None:
+def test_experiment_by_name_or_id_and_missing(backend: Gateway) -> None:
     exp, _ = experiments.create(backend, "by-id")
     assert experiments.get(backend, exp.experiment_id).name == "by-id"
     with pytest.raises(NotFound):
         experiments.get(backend, "nope")
 
 
-def test_log_specs_then_register(backend: Backend, pair) -> None:
+def test_log_specs_then_register(backend: Gateway, pair) -> None:
     experiments.create(backend, "exp")
     logged = runs.log_specs(backend, pair, experiment="exp")
     run = logged.run
     assert logged.created_run and not logged.unchanged
     assert run.status == "FINISHED"
-    assert set(run.artifacts) == {f"lamp/{name}" for name in (*runs.SPEC_FILES, "MLmodel")}
-    assert run.tags[runs.TAG_MODEL_SHA] == pair.model.sha256
-    assert run.tags[runs.TAG_ENDPOINT_SHA] == pair.endpoint.sha256
-    assert run.tags[runs.TAG_IMAGE].startswith(pair.model.document.spec.image.repository)
+    assert set(run.artifacts) == {f"lamp/{name}" for name in (*layout.SPEC_FILES, "MLmodel")}
+    assert run.tags[layout.TAG_MODEL_SHA] == pair.pair.model.sha256
+    assert run.tags[layout.TAG_ENDPOINT_SHA] == pair.pair.endpoint.sha256
+    assert run.tags[layout.TAG_IMAGE].startswith(pair.pair.model.document.spec.image.repository)
 
     projects.create_project(backend, "proj")
     result = registry.register(backend, run.run_id, "proj", aliases=["staging"])
@@ -63,30 +72,30 @@ def test_log_specs_then_register(backend: Backend, pair) -> None:
     assert version.source == f"runs:/{run.run_id}/lamp"
     assert version.run_id == run.run_id
     assert version.aliases == ["staging"]
-    assert version.tags["lamp_spec_model_sha256"] == pair.model.sha256
+    assert version.tags["lamp_spec_model_sha256"] == pair.pair.model.sha256
 
     again = registry.register(backend, run.run_id, "proj")
     assert not again.created and again.version.version == 1
     assert [v.version for v in versions.list_versions(backend, "proj")] == [1]
 
 
-def test_logging_the_same_specs_again_writes_nothing(backend: Backend, pair) -> None:
+def test_logging_the_same_specs_again_writes_nothing(backend: Gateway, pair) -> None:
     experiments.create(backend, "exp")
     first = runs.log_specs(backend, pair, experiment="exp").run
     again = runs.log_specs(backend, pair, run_id=first.run_id)
     assert again.unchanged and again.run.ended_at == first.ended_at
 
 
-def test_logging_different_specs_to_a_run_is_a_conflict(backend: Backend, pair, specs) -> None:
+def test_logging_different_specs_to_a_run_is_a_conflict(backend: Gateway, pair, specs) -> None:
     experiments.create(backend, "exp")
     run = runs.log_specs(backend, pair, experiment="exp").run
-    other = load_pair(*specs, overrides=["endpoint.spec.replicas=5"])
-    assert other.endpoint.sha256 != pair.endpoint.sha256
+    other = Prepared(load_pair(*specs, overrides=["endpoint.spec.replicas=5"]))
+    assert other.pair.endpoint.sha256 != pair.pair.endpoint.sha256
     with pytest.raises(Conflict, match="different specs"):
         runs.log_specs(backend, other, run_id=run.run_id)
 
 
-def test_upload_failure_marks_the_run_failed(backend: Backend, pair, isolated_env: Path) -> None:
+def test_upload_failure_marks_the_run_failed(backend: Gateway, pair, isolated_env: Path) -> None:
     blocker = isolated_env / "not-a-directory"
     blocker.write_text("a file where the artifact store should be")
     experiments.create(backend, "broken", artifact_location=str(blocker / "artifacts"))
@@ -94,15 +103,15 @@ def test_upload_failure_marks_the_run_failed(backend: Backend, pair, isolated_en
         runs.log_specs(backend, pair, experiment="broken")
     assert "marked FAILED" in str(info.value.message)
     exp = experiments.get(backend, "broken")
-    found = backend.client.search_runs([exp.experiment_id])
+    found = mlflow_client(backend).search_runs([exp.experiment_id])
     assert [r.info.status for r in found] == ["FAILED"]
-    assert runs.TAG_MODEL_SHA not in found[0].data.tags
+    assert "marked FAILED" not in found[0].data.tags[layout.TAG_ERROR]
     projects.create_project(backend, "proj")
     with pytest.raises(NotFound, match="no complete lamp specs"):
         registry.register(backend, found[0].info.run_id, "proj")
 
 
-def test_register_refuses_runs_without_specs_and_missing_projects(backend: Backend, pair) -> None:
+def test_register_refuses_runs_without_specs_and_missing_projects(backend: Gateway, pair) -> None:
     experiments.create(backend, "exp")
     bare = runs.create(backend, "exp")
     projects.create_project(backend, "proj")
@@ -117,7 +126,7 @@ def test_register_refuses_runs_without_specs_and_missing_projects(backend: Backe
     assert versions.list_versions(backend, "proj") == []
 
 
-def test_invalid_alias_is_refused_before_anything_is_written(backend: Backend, pair) -> None:
+def test_invalid_alias_is_refused_before_anything_is_written(backend: Gateway, pair) -> None:
     experiments.create(backend, "exp")
     run = runs.log_specs(backend, pair, experiment="exp").run
     projects.create_project(backend, "proj")
@@ -126,7 +135,7 @@ def test_invalid_alias_is_refused_before_anything_is_written(backend: Backend, p
     assert versions.list_versions(backend, "proj") == []
 
 
-def test_alias_moves_forward_but_never_back(backend: Backend, pair, specs) -> None:
+def test_alias_moves_forward_but_never_back(backend: Gateway, pair, specs) -> None:
     experiments.create(backend, "exp")
     projects.create_project(backend, "proj")
     first = runs.log_specs(backend, pair, experiment="exp").run
@@ -140,7 +149,7 @@ def test_alias_moves_forward_but_never_back(backend: Backend, pair, specs) -> No
     assert versions.get_version(backend, "proj", "@prod").version == 2
 
 
-def test_project_create_exist_ok(backend: Backend) -> None:
+def test_project_create_exist_ok(backend: Gateway) -> None:
     _, created = projects.create_project(backend, "proj", description="d")
     assert created
     with pytest.raises(Conflict):
@@ -159,7 +168,7 @@ def test_human_tables_print_values_verbatim(lamp, isolated_env: Path) -> None:
 
 
 def test_lamp_dir_is_an_mlflow_model_with_a_full_signature(
-    backend: Backend, pair, tmp_path
+    backend: Gateway, pair, tmp_path
 ) -> None:
     """What Unity Catalog checks before it registers: an MLmodel with inputs and outputs."""
     import mlflow.artifacts
@@ -176,29 +185,33 @@ def test_lamp_dir_is_an_mlflow_model_with_a_full_signature(
     assert [c.name for c in model.signature.inputs.inputs] == ["route", "method", "body"]
     assert [c.name for c in model.signature.outputs.inputs] == ["status", "body"]
     flavor = model.flavors["lamp"]
-    assert flavor["model_spec"] == runs.MODEL_FILE and flavor["endpoint_spec"] == runs.ENDPOINT_FILE
+    assert (
+        flavor["model_spec"] == layout.MODEL_FILE
+        and flavor["endpoint_spec"] == layout.ENDPOINT_FILE
+    )
     assert [r["path"] for r in flavor["routes"]] == [
-        r.path for r in pair.model.document.spec.routes
+        r.path for r in pair.pair.model.document.spec.routes
     ]
     # The specs beside it are the logged bytes.
-    assert (Path(local) / runs.MODEL_FILE).read_text() == pair.model.text
+    assert (Path(local) / layout.MODEL_FILE).read_text() == pair.pair.model.text
 
 
-def test_runs_logged_before_mlmodel_still_register_here(backend: Backend, pair, tmp_path) -> None:
+def test_runs_logged_before_mlmodel_still_register_here(backend: Gateway, pair, tmp_path) -> None:
     """A run of an earlier lamp (three files, no MLmodel) registers on a registry without UC."""
     import json
 
     exp, _ = experiments.create(backend, "old")
-    run = backend.client.create_run(exp.experiment_id)
+    client = mlflow_client(backend)
+    run = client.create_run(exp.experiment_id)
     folder = tmp_path / "lamp"
     folder.mkdir()
-    (folder / runs.MODEL_FILE).write_text(pair.model.text)
-    (folder / runs.ENDPOINT_FILE).write_text(pair.endpoint.text)
-    (folder / runs.MANIFEST_FILE).write_text(json.dumps(runs.manifest(pair)))
-    backend.client.log_artifacts(run.info.run_id, str(folder), "lamp")
-    for key, value in runs.spec_tags(pair).items():
-        backend.client.set_tag(run.info.run_id, key, value)
-    backend.client.set_terminated(run.info.run_id, "FINISHED")
+    (folder / layout.MODEL_FILE).write_text(pair.pair.model.text)
+    (folder / layout.ENDPOINT_FILE).write_text(pair.pair.endpoint.text)
+    (folder / layout.MANIFEST_FILE).write_text(json.dumps(artifacts.manifest(pair.pair)))
+    client.log_artifacts(run.info.run_id, str(folder), "lamp")
+    for key, value in artifacts.spec_tags(pair.pair).items():
+        client.set_tag(run.info.run_id, key, value)
+    client.set_terminated(run.info.run_id, "FINISHED")
     projects.create_project(backend, "legacy")
     version = registry.register(backend, run.info.run_id, "legacy").version
     assert version.status == "READY" and version.source == f"runs:/{run.info.run_id}/lamp"

@@ -12,7 +12,7 @@ COMMANDS: dict[str, str] = {
     "release": "Record a release in one idempotent step: experiment, run, specs, version, aliases.",
     "doctor": "Check that a release can go through, without writing anything.",
     "experiment": "Create, list and show MLflow experiments.",
-    "run": "Create runs, show them, and log serving specs.",
+    "run": "Create, list and show runs, and log serving specs.",
     "project": "Projects: one registered model per LAMP project id.",
     "version": "List and show the model versions of a project.",
     "spec": "Author, validate, export and render serving specs (offline).",

@@ -12,8 +12,8 @@ import typer
 from lamp_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from lamp_cli.gateway import Gateway
     from lamp_cli.output import Output
-    from lamp_cli.services.client import Backend
     from lamp_cli.settings import Settings
 
 
@@ -115,12 +115,17 @@ def state(ctx: typer.Context) -> AppState:
     return found
 
 
-def backend(ctx: typer.Context) -> Backend:
-    """The MLflow client for this invocation; announces the embedded default store once."""
-    from lamp_cli.services.client import connect
+def gateway(ctx: typer.Context, *, writes: bool = False) -> Gateway:
+    """The gateway to MLflow for this invocation. Only a command that ``writes`` may create the
+    local store; its creation is announced once."""
+    from lamp_cli.gateway import connect
 
     app_state = state(ctx)
-    return connect(app_state.settings, announce=lambda msg: app_state.out.notice(msg, once=msg))
+    return connect(
+        app_state.settings,
+        writes=writes,
+        announce=lambda msg: app_state.out.notice(msg, once=msg),
+    )
 
 
 def project_of(ctx: typer.Context, argument: str | None, option: str | None = None) -> str:

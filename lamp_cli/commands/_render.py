@@ -16,7 +16,7 @@ from lamp_cli.output import Output, key_value_table
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lamp_cli.services.records import VersionRecord
+    from lamp_cli.records import VersionRecord
     from lamp_cli.specs import SpecPair
 
 

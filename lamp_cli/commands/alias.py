@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lamp_cli.commands._common import ProjectOption, backend, split_project, state
+from lamp_cli.commands._common import ProjectOption, gateway, split_project, state
 from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
 from lamp_cli.services import aliases
@@ -74,7 +74,7 @@ def set_(
         raise UsageError(f"VERSION must be a version number, not '{version}'")
     expected, expect_unset = _expected(expect_current)
     move = aliases.set_alias(
-        backend(ctx),
+        gateway(ctx),
         project,
         alias,
         version,
@@ -122,7 +122,7 @@ def delete(
     """
     project, (alias,) = split_project(ctx, args, ("ALIAS",), project_option)
     expected, _ = _expected(expect_current)
-    previous = aliases.delete_alias(backend(ctx), project, alias, expect_current=expected)
+    previous = aliases.delete_alias(gateway(ctx), project, alias, expect_current=expected)
     data = {"alias": alias.lstrip("@"), "deleted": True, "previous_version": previous}
 
     def render(console: Console) -> None:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
+from lamp_cli.commands._common import ExistOkOption, TagOption, gateway, parse_tags, state
 from lamp_cli.output import key_value_table, list_table
+from lamp_cli.records import ExperimentRecord
 from lamp_cli.services import experiments
-from lamp_cli.services.records import ExperimentRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,7 +61,11 @@ def create(
     tags = parse_tags(tag)
     out = state(ctx).out
     exp, created = experiments.create(
-        backend(ctx), name, tags=tags, artifact_location=artifact_location, exist_ok=exist_ok
+        gateway(ctx, writes=True),
+        name,
+        tags=tags,
+        artifact_location=artifact_location,
+        exist_ok=exist_ok,
     )
     if not created:
         out.notice(f"experiment '{exp.name}' already exists (id {exp.experiment_id})")
@@ -76,7 +80,7 @@ def list_(ctx: typer.Context) -> None:
 
         lamp -o json experiment list | jq -r '.[].name'
     """
-    records = experiments.list_all(backend(ctx))
+    records = experiments.list_all(gateway(ctx))
 
     def render(console: Console) -> None:
         rows = [(e.experiment_id, e.name, e.created_at, e.artifact_location) for e in records]
@@ -98,5 +102,5 @@ def show(
 
         lamp experiment show fraud-detector
     """
-    exp = experiments.get(backend(ctx), name_or_id)
+    exp = experiments.get(gateway(ctx), name_or_id)
     state(ctx).out.emit(exp.to_dict(), human=_show(exp), quiet=exp.experiment_id)

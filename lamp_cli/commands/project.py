@@ -12,14 +12,14 @@ from lamp_cli.commands._common import (
     ProjectArgument,
     ProjectOption,
     TagOption,
-    backend,
+    gateway,
     parse_tags,
     project_of,
     state,
 )
 from lamp_cli.output import key_value_table, list_table
+from lamp_cli.records import ProjectRecord
 from lamp_cli.services import projects
-from lamp_cli.services.records import ProjectRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,7 +72,7 @@ def create(
     project = project_of(ctx, project, project_option)
     out = state(ctx).out
     record, created = projects.create_project(
-        backend(ctx), project, exist_ok=exist_ok, description=description, tags=tags
+        gateway(ctx, writes=True), project, exist_ok=exist_ok, description=description, tags=tags
     )
     if not created:
         out.notice(f"project '{record.project}' already exists")
@@ -91,7 +91,7 @@ def show(
 
         LAMP_PROJECT_ID=fraud-detector-prj lamp project show
     """
-    record = projects.get_project(backend(ctx), project_of(ctx, project, project_option))
+    record = projects.get_project(gateway(ctx), project_of(ctx, project, project_option))
     state(ctx).out.emit(record.to_dict(), human=_render(record), quiet=record.project)
 
 
@@ -105,7 +105,7 @@ def list_(ctx: typer.Context) -> None:
 
         lamp project list
     """
-    found = projects.list_projects(backend(ctx))
+    found = projects.list_projects(gateway(ctx))
 
     def render(console: Console) -> None:
         rows = [

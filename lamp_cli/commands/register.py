@@ -10,14 +10,15 @@ from lamp_cli.commands._common import (
     ProjectArgument,
     ProjectOption,
     TagOption,
-    backend,
+    gateway,
     parse_tags,
     project_of,
     state,
 )
 from lamp_cli.commands._render import render_version
+from lamp_cli.layout import TAG_IMAGE, read_version_tag
 from lamp_cli.services import registry
-from lamp_cli.services.names import check_run_id, read_version_tag
+from lamp_cli.services.names import check_run_id
 
 REST_CALL_BUDGET = {"register": 8}  # most REST calls allowed; see tests/budget
 
@@ -38,7 +39,11 @@ def register(
     description: Annotated[
         str | None,
         typer.Option(
-            "--description", "-d", help="Description of a new version.", show_default=False
+            "--description",
+            "-d",
+            help="Description of a new version. Default: the commit, its subject and the CI "
+            "run, as known.",
+            show_default=False,
         ),
     ] = None,
     tag: TagOption = None,
@@ -76,17 +81,17 @@ def register(
     project = project_of(ctx, project, project_option)
     app_state = state(ctx)
     out = app_state.out
-    origin = provenance.collect(app_state.settings.cwd).tags(release_key=False)
+    origin = provenance.collect(app_state.settings.cwd)
     result = registry.register(
-        backend(ctx),
+        gateway(ctx),
         run_id,
         project,
         aliases=alias or (),
-        description=description,
+        description=description or origin.description(),
         tags=tags,
         wait_timeout=wait_timeout,
         on_wait=out.notice,
-        provenance=origin,
+        provenance=origin.tags(release_key=False),
     )
     version = result.version
     project = version.project  # on Unity Catalog, the three-level name
@@ -99,7 +104,7 @@ def register(
         "run_id": run_id,
         "project": project,
         "model_version": str(version.version),
-        "image": read_version_tag(version.tags, "lamp.image") or "",
+        "image": read_version_tag(version.tags, TAG_IMAGE) or "",
         "created": str(result.created).lower(),
     }
     gha.publish(f"lamp register: {project} version {version.version}", outputs)

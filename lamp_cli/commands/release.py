@@ -13,7 +13,7 @@ from lamp_cli.commands._common import (
     ImageOption,
     ModelSpecOption,
     SetOption,
-    backend,
+    gateway,
     require,
     spec_paths,
     state,
@@ -80,6 +80,25 @@ def release(
         float,
         typer.Option("--wait-timeout", min=0, help="Seconds to wait for the version to be READY."),
     ] = 300.0,
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            "--run-name",
+            help="Name of the release's run in MLflow. Default: PROJECT@KEY (the git tag or "
+            "the short commit).",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            "--description",
+            "-d",
+            help="Description of the new version. Default: the release, the commit's subject "
+            "and the CI run.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Record a release in one idempotent step: experiment, run, specs, version, aliases.
 
@@ -117,8 +136,10 @@ def release(
         aliases=alias or (),
         new_release=new_release,
         wait_timeout=wait_timeout,
+        run_name=run_name,
+        description=description,
     )
-    result = releases.release_files(lambda: backend(ctx), settings, request, notice=out.notice)
+    result = releases.release_files(lambda: gateway(ctx), settings, request, notice=out.notice)
     for name, previous in result.moved_aliases.items():
         out.notice(f"alias @{name} moved from version {previous} to {result.version.version}")
     for name, newer in result.kept_aliases.items():

@@ -15,16 +15,16 @@ from lamp_cli.commands._common import (
     SetOption,
     TagOption,
     VerifyImageOption,
-    backend,
+    gateway,
     parse_tags,
     require,
     spec_paths,
     state,
 )
-from lamp_cli.output import key_value_table
+from lamp_cli.output import key_value_table, list_table
+from lamp_cli.records import RunRecord
 from lamp_cli.services import runs
 from lamp_cli.services.names import check_run_id
-from lamp_cli.services.records import RunRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 REST_CALL_BUDGET = {"run create": 2, "run log-spec": 8}  # most REST calls allowed; see tests/budget
 
 app = typer.Typer(
-    help="Create runs, show them, and log serving specs.",
+    help="Create, list and show runs, and log serving specs.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -78,8 +78,42 @@ def create(
     experiment = experiment or settings.experiment
     require({"--experiment": experiment}, setting="experiment", env="LAMP_EXPERIMENT")
     assert experiment is not None
-    run = runs.create(backend(ctx), experiment, name=name, tags=tags)
+    run = runs.create(gateway(ctx), experiment, name=name, tags=tags)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    experiment: ExperimentOption = None,
+    max_: Annotated[
+        int, typer.Option("--max", min=1, help="How many of the latest runs to show.")
+    ] = 20,
+) -> None:
+    """List the latest runs, newest first, with what each holds for lamp.
+
+    LAMP is `specs` (both specs logged, run FINISHED: ready to register), `partial` (specs
+    being written, or a run that stopped midway), `failed`, or `-` (no lamp specs). Without
+    --experiment (or the experiment setting), the runs of every live experiment.
+
+    Examples:
+
+        lamp run list
+
+        lamp -o json run list -e fraud-detector --max 5
+    """
+    settings = state(ctx).settings
+    found = runs.latest(gateway(ctx), experiment or settings.experiment, limit=max_)
+
+    def render(console: Console) -> None:
+        rows = [
+            (r.run_id, r.name, r.experiment_id, r.status, runs.lamp_status(r), r.started_at)
+            for r in found
+        ]
+        console.print(list_table(["RUN", "NAME", "EXPERIMENT", "STATUS", "LAMP", "STARTED"], rows))
+
+    data = [{**r.to_dict(), "lamp_status": runs.lamp_status(r)} for r in found]
+    state(ctx).out.emit(data, human=render, quiet=[r.run_id for r in found])
 
 
 @app.command("show")
@@ -93,7 +127,7 @@ def show(
 
         lamp run show 3f2a9c0d5e8b4b1c9a7d6e5f4a3b2c1d
     """
-    run = runs.get(backend(ctx), check_run_id(run_id), with_artifacts=True)
+    run = runs.get(gateway(ctx), check_run_id(run_id), with_artifacts=True)
     state(ctx).out.emit(run.to_dict(), human=render_run(run), quiet=run.run_id)
 
 
@@ -112,7 +146,15 @@ def log_spec(
     endpoint_spec: EndpointSpecOption = None,
     experiment: ExperimentOption = None,
     name: Annotated[
-        str | None, typer.Option("--name", "-n", help="Name of the new run (without RUN_ID).")
+        str | None,
+        typer.Option(
+            "--run-name",
+            "--name",
+            "-n",
+            help="Name of the new run (without RUN_ID). Default: PROJECT@TAG, the git tag or "
+            "short commit (the model spec's name without a project).",
+            show_default=False,
+        ),
     ] = None,
     set_: SetOption = None,
     image: ImageOption = None,
@@ -139,7 +181,7 @@ def log_spec(
     settings = app_state.settings
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     result = runs.log_spec_files(
-        lambda: backend(ctx),
+        lambda: gateway(ctx),
         settings,
         model_path,
         endpoint_path,
@@ -149,6 +191,7 @@ def log_spec(
         run_id=run_id,
         experiment=experiment or settings.experiment,
         run_name=name,
+        notice=app_state.out.notice,
     )
     if result.unchanged:
         app_state.out.notice(

@@ -119,8 +119,13 @@ def validate(
     """
     from lamp_cli.specs.validate import validate_paths
 
-    out = state(ctx).out
-    report = validate_paths(paths or _default_paths(ctx), overrides=set_ or ())
+    app_state = state(ctx)
+    report = validate_paths(
+        paths or _default_paths(ctx),
+        overrides=set_ or (),
+        interpolate_allow=app_state.settings.interpolate_allow,
+    )
+    out = app_state.out
 
     def human(console: Console) -> None:
         for spec in report.specs:
@@ -221,5 +226,10 @@ def render(
 
     app_state = state(ctx)
     model_path, endpoint_path = spec_paths(app_state.settings, model_spec, endpoint_spec)
-    pair = load_pair(model_path, endpoint_path, overrides=set_ or ())
+    pair = load_pair(
+        model_path,
+        endpoint_path,
+        overrides=set_ or (),
+        interpolate_allow=app_state.settings.interpolate_allow,
+    )
     emit_render(app_state.out, pair, format_, chart_schema)

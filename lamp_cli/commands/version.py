@@ -11,7 +11,7 @@ import typer
 from lamp_cli.commands._common import (
     ProjectArgument,
     ProjectOption,
-    backend,
+    gateway,
     project_of,
     split_project,
     state,
@@ -24,9 +24,9 @@ from lamp_cli.commands._render import (
     render_version,
 )
 from lamp_cli.errors import UsageError
+from lamp_cli.layout import TAG_IMAGE, read_version_tag
 from lamp_cli.output import list_table
 from lamp_cli.services import versions
-from lamp_cli.services.names import read_version_tag
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,7 +81,7 @@ def list_(
         LAMP_PROJECT_ID=fraud-detector-prj lamp version list --max 5
     """
     name = project_of(ctx, project, project_option)
-    found = versions.list_versions(backend(ctx), name, limit=max_)
+    found = versions.list_versions(gateway(ctx), name, limit=max_)
 
     def render(console: Console) -> None:
         rows = [
@@ -90,7 +90,7 @@ def list_(
                 v.status,
                 v.aliases,
                 v.run_id,
-                read_version_tag(v.tags, "lamp.image"),
+                read_version_tag(v.tags, TAG_IMAGE),
                 v.created_at,
             )
             for v in found
@@ -113,7 +113,7 @@ def show(ctx: typer.Context, args: VersionArguments, project_option: ProjectOpti
         LAMP_PROJECT_ID=fraud-detector-prj lamp version show @production
     """
     project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
-    record = versions.get_version(backend(ctx), project, _ref(version))
+    record = versions.get_version(gateway(ctx), project, _ref(version))
     state(ctx).out.emit(record.to_dict(), human=render_version(record), quiet=str(record.version))
 
 
@@ -133,7 +133,7 @@ def spec(
         lamp version spec fraud-detector-prj @production --kind endpoint
     """
     project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
-    record, text = versions.read_spec(backend(ctx), project, _ref(version), kind.value)
+    record, text = versions.read_spec(gateway(ctx), project, _ref(version), kind.value)
     out = state(ctx).out
     if out.mode.value == "json":
         import yaml
@@ -170,7 +170,7 @@ def render(
         lamp -o json version render fraud-detector-prj 3 --format values
     """
     project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
-    _, pair = versions.read_pair(backend(ctx), project, _ref(version))
+    _, pair = versions.read_pair(gateway(ctx), project, _ref(version))
     emit_render(state(ctx).out, pair, format_, chart_schema)
 
 
@@ -189,7 +189,7 @@ def diff(ctx: typer.Context, args: DiffArguments, project_option: ProjectOption 
         lamp -o json version diff fraud-detector-prj 3 4
     """
     project, (old, new) = split_project(ctx, args, ("OLD", "NEW"), project_option)
-    result = versions.diff(backend(ctx), project, _ref(old), _ref(new))
+    result = versions.diff(gateway(ctx), project, _ref(old), _ref(new))
     data = {
         "project": result.old.project,
         "old": {

@@ -3,7 +3,7 @@
 A Databricks workspace authenticates through the Databricks SDK (tokens, profiles, OAuth M2M,
 GitHub Actions OIDC), rate-limits with 429 and ``Retry-After``, names experiments by workspace
 path, and registers models in Unity Catalog, whose client code needs numpy and pandas. This
-module holds those rules; ``client.connect`` applies them when a URI is a Databricks one.
+module holds those rules; ``gateway.client.connect`` applies them when a URI is a Databricks one.
 """
 
 from __future__ import annotations

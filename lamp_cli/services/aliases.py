@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lamp_cli.errors import Conflict, NotFound, Subject
+from lamp_cli.gateway import Gateway
+from lamp_cli.records import VersionRecord
 from lamp_cli.services import names, projects, versions
-from lamp_cli.services.client import Backend
-from lamp_cli.services.records import VersionRecord
 
 
 @dataclass
@@ -22,17 +22,16 @@ class AliasMove:
     previous: int | None  # the version the alias pointed at before, None when it was unset
 
 
-def _current(backend: Backend, name: str, alias: str) -> int | None:
+def _current(gateway: Gateway, name: str, alias: str) -> int | None:
     subject = Subject(f"alias '@{alias}' of project '{name}'")
     try:
-        found = backend.call(subject, backend.client.get_model_version_by_alias, name, alias)
+        return gateway.version_by_alias(name, alias, subject).version
     except NotFound:
         return None
-    return int(found.version)
 
 
 def set_alias(
-    backend: Backend,
+    gateway: Gateway,
     project: str,
     alias: str,
     version: str,
@@ -42,11 +41,11 @@ def set_alias(
 ) -> AliasMove:
     """Point ``alias`` at ``version``; when an expectation is given and the alias no longer
     points where the caller expects, nothing is written (a conflict, exit 5)."""
-    name = projects.registered_name(backend, project)
+    name = projects.registered_name(gateway, project)
     alias = names.check_alias(alias)
-    names.check_aliases_supported(backend.settings, [alias])
-    target = versions.get_version(backend, name, version)
-    current = _current(backend, name, alias)
+    names.check_aliases_supported(gateway.settings, [alias])
+    target = versions.get_version(gateway, name, version)
+    current = _current(gateway, name, alias)
     if (expect_current is not None and current != expect_current) or (
         expect_unset and current is not None
     ):
@@ -58,27 +57,21 @@ def set_alias(
         )
     if current != target.version:
         subject = Subject(f"alias '@{alias}' of project '{name}'")
-        backend.call(
-            subject,
-            backend.client.set_registered_model_alias,
-            name,
-            alias,
-            str(target.version),
-        )
+        gateway.set_alias(name, alias, target.version, subject)
     target.aliases = sorted({*target.aliases, alias})
     return AliasMove(project=name, alias=alias, version=target, previous=current)
 
 
 def delete_alias(
-    backend: Backend, project: str, alias: str, *, expect_current: int | None = None
+    gateway: Gateway, project: str, alias: str, *, expect_current: int | None = None
 ) -> int:
     """Remove ``alias``; returns the version it pointed at. A missing alias is exit 4."""
-    name = projects.registered_name(backend, project)
+    name = projects.registered_name(gateway, project)
     alias = names.check_alias(alias)
-    names.check_aliases_supported(backend.settings, [alias])
-    current = _current(backend, name, alias)
+    names.check_aliases_supported(gateway.settings, [alias])
+    current = _current(gateway, name, alias)
     if current is None:
-        projects.get_project(backend, name)
+        projects.get_project(gateway, name)
         raise NotFound(
             f"alias '@{alias}' of project '{name}' not found",
             hint=f"list versions and their aliases with: lamp version list {name}",
@@ -90,5 +83,5 @@ def delete_alias(
             hint=f"look again with `lamp version list {name}`",
         )
     subject = Subject(f"alias '@{alias}' of project '{name}'")
-    backend.call(subject, backend.client.delete_registered_model_alias, name, alias)
+    gateway.delete_alias(name, alias, subject)
     return current

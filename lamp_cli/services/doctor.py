@@ -10,14 +10,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from lamp_cli.errors import LampError, Subject, redact
+from lamp_cli.errors import LampError
+from lamp_cli.secrets import redact
 from lamp_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from lamp_cli.services.client import Backend
+    from lamp_cli.gateway import Gateway
     from lamp_cli.specs import SpecPair
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+_NO_STORE = "needs the tracking store, which the tracking check did not reach"
 
 
 @dataclass
@@ -57,11 +59,11 @@ def run_checks(
     ]
     pair, spec_check = _check_specs(settings)
     checks.append(spec_check)
-    backend, tracking = _check_tracking(settings, announce)
+    gateway, tracking = _check_tracking(settings, announce)
     checks.append(tracking)
-    checks.append(_check_registry(backend))
-    checks.append(_check_experiment(backend, settings))
-    checks.append(_check_project(backend, settings))
+    checks.append(_check_registry(gateway))
+    checks.append(_check_experiment(gateway, settings))
+    checks.append(_check_project(gateway, settings))
     checks.append(_check_image(pair, verify_image))
     return checks
 
@@ -77,7 +79,11 @@ def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
     from lamp_cli.specs import load_pair
 
     try:
-        pair = load_pair(settings.model_spec, settings.endpoint_spec)
+        pair = load_pair(
+            settings.model_spec,
+            settings.endpoint_spec,
+            interpolate_allow=settings.interpolate_allow,
+        )
     except LampError as err:
         check = _failed("specs", err)
         if err.problems:
@@ -88,43 +94,47 @@ def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
 
 def _check_tracking(
     settings: Settings, announce: Callable[[str], None] | None
-) -> tuple[Backend | None, Check]:
-    from lamp_cli.services.client import connect
+) -> tuple[Gateway | None, Check]:
+    from lamp_cli.gateway import connect
+    from lamp_cli.gateway.environment import sqlite_path
 
+    store = sqlite_path(settings.tracking_uri, settings)
+    if store is not None and not store.exists():
+        # doctor writes nothing: a missing local store is what the first write creates.
+        detail = f"no local store at {store} yet; the first write (lamp release) creates it"
+        return None, Check("tracking", SKIPPED, detail)
     try:
-        backend = connect(settings, announce=announce)
-        backend.call(
-            Subject("listing experiments"), backend.client.search_experiments, max_results=1
-        )
+        gateway = connect(settings, announce=announce)
+        gateway.ping_tracking()
     except LampError as err:
         return None, _failed("tracking", err)
-    return backend, Check("tracking", OK, f"{backend.tracking_uri} answers; experiments readable")
+    return gateway, Check("tracking", OK, f"{gateway.tracking_uri} answers; experiments readable")
 
 
-def _check_registry(backend: Backend | None) -> Check:
-    if backend is None:
-        return Check("registry", SKIPPED, "the tracking check failed")
+def _check_registry(gateway: Gateway | None) -> Check:
+    if gateway is None:
+        return Check("registry", SKIPPED, _NO_STORE)
     try:
-        backend.call(
-            Subject("listing registered models"),
-            backend.client.search_registered_models,
-            max_results=1,
-        )
+        gateway.ping_registry()
     except LampError as err:
         return _failed("registry", err)
-    reason = backend.settings.registry_reason
-    return Check("registry", OK, f"{backend.registry_uri} ({reason}) answers; projects readable")
+    reason = gateway.settings.registry_reason
+    return Check("registry", OK, f"{gateway.registry_uri} ({reason}) answers; projects readable")
 
 
-def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
+def _check_experiment(gateway: Gateway | None, settings: Settings) -> Check:
     if not settings.experiment:
         return Check("experiment", SKIPPED, "no experiment configured")
-    if backend is None:
-        return Check("experiment", SKIPPED, "the tracking check failed")
+    if gateway is None:
+        return Check(
+            "experiment",
+            SKIPPED,
+            _NO_STORE,
+        )
     from lamp_cli.services import experiments
 
     try:
-        exp = experiments.get(backend, settings.experiment)
+        exp = experiments.get(gateway, settings.experiment)
     except LampError as err:
         if err.exit_code == 4:
             # `lamp release` creates a missing experiment; only a read failure is a problem.
@@ -133,15 +143,15 @@ def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
     return Check("experiment", OK, f"'{exp.name}' exists (id {exp.experiment_id})")
 
 
-def _check_project(backend: Backend | None, settings: Settings) -> Check:
+def _check_project(gateway: Gateway | None, settings: Settings) -> Check:
     if not settings.project:
         return Check("project", SKIPPED, "no project configured (LAMP_PROJECT_ID)")
-    if backend is None:
-        return Check("project", SKIPPED, "the tracking check failed")
+    if gateway is None:
+        return Check("project", SKIPPED, _NO_STORE)
     from lamp_cli.services import projects
 
     try:
-        project = projects.get_project(backend, settings.project)
+        project = projects.get_project(gateway, settings.project)
     except LampError as err:
         return _failed("project", err)
     return Check("project", OK, f"'{project.project}' exists")

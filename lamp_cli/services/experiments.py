@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
-from lamp_cli.services import databricks
-from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
-from lamp_cli.services.records import ExperimentRecord
+from lamp_cli.gateway import Gateway, databricks
+from lamp_cli.records import ExperimentRecord
 
 MAX_NAME = 500
 
@@ -20,26 +19,29 @@ def _subject(name: str) -> Subject:
     )
 
 
-def check_name(name: str, backend: Backend | None = None) -> str:
-    """``name`` stripped; refused when empty, too long, or (on Databricks) not a workspace path."""
+def check_name(name: str, gateway: Gateway | None = None) -> str:
+    """``name`` stripped; refused when empty, too long, or (on Databricks) not a workspace path.
+
+    The same message on every MLflow version: 3.18 refuses a name of whitespace itself, earlier
+    versions create it.
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("experiment name must not be empty")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"experiment name is longer than {MAX_NAME} characters")
-    if backend is not None and backend.on_databricks:
+    if gateway is not None and gateway.on_databricks:
         databricks.check_experiment_name(name)
     return name
 
 
-def find(backend: Backend, name: str) -> ExperimentRecord | None:
+def find(gateway: Gateway, name: str) -> ExperimentRecord | None:
     """The experiment called ``name`` (live or deleted), or None."""
-    exp = backend.call(_subject(name), backend.client.get_experiment_by_name, name)
-    return ExperimentRecord.from_mlflow(exp) if exp is not None else None
+    return gateway.experiment_by_name(name, _subject(name))
 
 
 def create(
-    backend: Backend,
+    gateway: Gateway,
     name: str,
     *,
     tags: Mapping[str, str] | None = None,
@@ -51,34 +53,35 @@ def create(
     With ``exist_ok`` a live experiment of that name is returned as it is. A deleted one is a
     conflict either way: MLflow keeps the name reserved until it is restored or purged.
     """
-    name = check_name(name, backend)
+    name = check_name(name, gateway)
     try:
-        experiment_id = _create(backend, name, tags, artifact_location)
+        experiment_id = gateway.create_experiment(
+            name, _subject(name), tags=tags, artifact_location=artifact_location
+        )
     except Conflict:
         # It exists already (or a racing creator was first): say how, or return it.
-        existing = find(backend, name)
+        existing = find(gateway, name)
         if existing is None:
             raise
         return _existing(existing, exist_ok), False
     # The server decides the artifact location and the creation time that the output shows.
-    raw = backend.call(_subject(name), backend.client.get_experiment, experiment_id)
-    return ExperimentRecord.from_mlflow(raw), True
+    return gateway.experiment(experiment_id, _subject(name)), True
 
 
-def ensure(backend: Backend, name: str) -> tuple[ExperimentRecord, bool]:
+def ensure(gateway: Gateway, name: str) -> tuple[ExperimentRecord, bool]:
     """The live experiment ``name``, created when missing; and whether this call created it.
 
     A created one is returned as far as this process knows it (id and name): its server-side
     fields are not read back.
     """
-    name = check_name(name, backend)
-    existing = find(backend, name)
+    name = check_name(name, gateway)
+    existing = find(gateway, name)
     if existing is not None:
         return _existing(existing, exist_ok=True), False
     try:
-        experiment_id = _create(backend, name, None, None)
+        experiment_id = gateway.create_experiment(name, _subject(name))
     except Conflict:
-        existing = find(backend, name)  # a racer created it in between
+        existing = find(gateway, name)  # a racer created it in between
         if existing is None:
             raise
         return _existing(existing, exist_ok=True), False
@@ -86,31 +89,6 @@ def ensure(backend: Backend, name: str) -> tuple[ExperimentRecord, bool]:
         str(experiment_id), name, artifact_location="", lifecycle_stage="active"
     )
     return record, True
-
-
-def _create(
-    backend: Backend,
-    name: str,
-    tags: Mapping[str, str] | None,
-    artifact_location: str | None,
-) -> str:
-    """The id of a new experiment ``name``; a retry after a lost answer finds it by request id."""
-    request_id = new_request_id()
-
-    def mine() -> str | None:
-        exp = backend.client.get_experiment_by_name(name)
-        if exp is None or (exp.tags or {}).get(REQUEST_ID_TAG) != request_id:
-            return None
-        return str(exp.experiment_id)
-
-    return backend.create(
-        _subject(name),
-        backend.client.create_experiment,
-        name,
-        artifact_location=artifact_location,
-        tags={**dict(tags or {}), REQUEST_ID_TAG: request_id},
-        find=mine,
-    )
 
 
 def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:
@@ -128,17 +106,15 @@ def _existing(exp: ExperimentRecord, exist_ok: bool) -> ExperimentRecord:
     return exp
 
 
-def get(backend: Backend, name_or_id: str) -> ExperimentRecord:
+def get(gateway: Gateway, name_or_id: str) -> ExperimentRecord:
     """A live experiment by name, else by id."""
-    name_or_id = check_name(name_or_id, backend)
-    exp = find(backend, name_or_id)
+    name_or_id = check_name(name_or_id, gateway)
+    exp = find(gateway, name_or_id)
     if exp is None and name_or_id.isdigit():
-        subject = Subject(f"experiment with id {name_or_id}")
         try:
-            raw = backend.call(subject, backend.client.get_experiment, name_or_id)
+            exp = gateway.experiment(name_or_id, Subject(f"experiment with id {name_or_id}"))
         except NotFound:
-            raw = None
-        exp = ExperimentRecord.from_mlflow(raw) if raw is not None else None
+            exp = None
     if exp is None or exp.lifecycle_stage == "deleted":
         state = " (it is deleted)" if exp is not None else ""
         raise NotFound(
@@ -149,11 +125,8 @@ def get(backend: Backend, name_or_id: str) -> ExperimentRecord:
     return exp
 
 
-def list_all(backend: Backend) -> list[ExperimentRecord]:
+def list_all(gateway: Gateway) -> list[ExperimentRecord]:
     """Every live experiment, oldest first."""
-    found = backend.search_all(
-        Subject("experiments"), backend.client.search_experiments, view_type=ACTIVE_ONLY
-    )
-    records = [ExperimentRecord.from_mlflow(e) for e in found]
+    records = gateway.experiments()
     records.sort(key=lambda e: int(e.experiment_id) if e.experiment_id.isdigit() else 0)
     return records

@@ -1,10 +1,10 @@
-"""Project ids and tag keys as each registry stores them.
+"""Project ids, aliases, run ids and tag keys, checked before any request.
 
 On Unity Catalog a project is the three-level registered model ``catalog.schema.project``,
 stored lower-case; a bare project id is placed under the configured catalog and schema. Model
-version tags on Unity Catalog may not contain ``. - / = : ,`` in their keys, so lamp writes its
-version tags as ``lamp_<name>`` (dots as underscores) on every registry, and reads the dotted keys
-that versions registered by earlier lamp releases carry.
+version tags on Unity Catalog may not contain ``. - / = : ,`` in their keys (lamp's own version
+tags follow :mod:`lamp_cli.layout`). Every pattern is matched against the whole value: MLflow 3.18
+does the same (``champion\n`` is refused), earlier versions let a trailing newline through.
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from collections.abc import Mapping
 from lamp_cli.errors import InvalidInput, UsageError
 from lamp_cli.settings import Settings
 
-PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+#: Lower-case only: Unity Catalog stores aliases lower-case, so an alias spelled otherwise would
+#: be changed without a word there and would differ between registries.
+ALIAS_RE = re.compile(r"[a-z0-9_-]{1,255}")
 #: Unity Catalog object names: no period, space, slash, control characters or DEL; <= 255.
-_UC_PART_RE = re.compile(r"^[^.\s/\x00-\x1f\x7f]{1,255}$")
+_UC_PART_RE = re.compile(r"[^.\s/\x00-\x1f\x7f]{1,255}")
 UC_TAG_RESERVED = ".-/=:,"
-_UC_TAG_KEY_RE = re.compile(r"^[^.\-/=:,]{1,255}$")
+_UC_TAG_KEY_RE = re.compile(r"[^.\-/=:,]{1,255}")
 
 
 def project_name(project: str, settings: Settings) -> str:
     """The registered model name of ``project`` in the registry ``settings`` point at."""
     if settings.registry_kind != "unity-catalog":
-        if not PROJECT_RE.match(project or ""):
+        if not PROJECT_RE.fullmatch(project or ""):
             raise InvalidInput(
                 f"invalid project id '{project}': use letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit"
@@ -55,7 +57,7 @@ def project_name(project: str, settings: Settings) -> str:
             "catalog.schema.project"
         )
     for part, what in zip(parts, ("catalog", "schema", "project id"), strict=True):
-        if not _UC_PART_RE.match(part):
+        if not _UC_PART_RE.fullmatch(part):
             raise InvalidInput(
                 f"invalid Unity Catalog {what} '{part}' in '{'.'.join(parts)}': 1-255 "
                 "characters, no '.', '/', spaces or control characters"
@@ -64,10 +66,18 @@ def project_name(project: str, settings: Settings) -> str:
 
 
 def check_alias(alias: str) -> str:
-    alias = alias.lstrip("@")
-    if not ALIAS_RE.match(alias) or alias.lower() == "latest" or re.match(r"^v\d+$", alias):
+    """``alias`` without a leading ``@``; exit 3 unless every registry keeps it as written."""
+    alias = alias.removeprefix("@")
+    lower = alias.lower()
+    reserved = lower == "latest" or re.fullmatch(r"v\d+", lower) is not None
+    if ALIAS_RE.fullmatch(lower) and alias != lower and not reserved:
         raise InvalidInput(
-            f"invalid alias '{alias}': use letters, digits, '_' or '-'; "
+            f"invalid alias {alias!r}: aliases are lower-case (Unity Catalog stores them so)",
+            hint=f"use '{alias.lower()}'",
+        )
+    if not ALIAS_RE.fullmatch(alias) or reserved:
+        raise InvalidInput(
+            f"invalid alias {alias!r}: use lower-case letters, digits, '_' or '-'; "
             "'latest' and 'v<number>' are reserved by MLflow"
         )
     return alias
@@ -84,25 +94,11 @@ def check_aliases_supported(settings: Settings, aliases: list[str] | tuple[str, 
         )
 
 
-def version_tag_key(key: str) -> str:
-    """The key a run tag gets on a model version: ``lamp.git.commit`` -> ``lamp_git_commit``."""
-    return key.replace(".", "_") if key.startswith("lamp.") else key
-
-
-def version_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    return {version_tag_key(k): v for k, v in tags.items()}
-
-
-def read_version_tag(tags: Mapping[str, str], key: str) -> str | None:
-    """A lamp tag of a version, under the current key or the dotted one of earlier releases."""
-    return tags.get(version_tag_key(key), tags.get(key))
-
-
 def check_tag_keys(tags: Mapping[str, str], settings: Settings, what: str) -> None:
     """Refuse, before any write, tag keys that Unity Catalog would refuse."""
     if settings.registry_kind != "unity-catalog":
         return
-    bad = [k for k in tags if not _UC_TAG_KEY_RE.match(k)]
+    bad = [k for k in tags if not _UC_TAG_KEY_RE.fullmatch(k)]
     if bad:
         raise InvalidInput(
             f"invalid {what} tag key(s) {', '.join(repr(k) for k in bad)}: Unity Catalog refuses "
@@ -113,11 +109,11 @@ def check_tag_keys(tags: Mapping[str, str], settings: Settings, what: str) -> No
 
 #: MLflow's own rule for run ids (mlflow.utils.validation): checked here so that a malformed id
 #: is refused before any request.
-_RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+_RUN_ID_RE = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")
 
 
 def check_run_id(run_id: str) -> str:
-    if not _RUN_ID_RE.match(run_id or ""):
+    if not _RUN_ID_RE.fullmatch(run_id or ""):
         raise InvalidInput(
             f"invalid run id {run_id!r}: a run id is letters, digits, '_' and '-' "
             "(32 hexadecimal characters as MLflow makes them)",

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lamp_cli.errors import Conflict, NotFound, Subject
+from lamp_cli.errors import Conflict, Subject
+from lamp_cli.gateway import Gateway
+from lamp_cli.records import ProjectRecord
 from lamp_cli.services import names
-from lamp_cli.services.client import REQUEST_ID_KEY, Backend, new_request_id
-from lamp_cli.services.records import ProjectRecord
 
 
-def registered_name(backend: Backend, project: str) -> str:
-    """The registered model name of ``project`` in the backend's registry, checked locally."""
-    return names.project_name(project, backend.settings)
+def registered_name(gateway: Gateway, project: str) -> str:
+    """The registered model name of ``project`` in the gateway's registry, checked locally."""
+    return names.project_name(project, gateway.settings)
 
 
 def subject(name: str) -> Subject:
@@ -24,14 +24,13 @@ def subject(name: str) -> Subject:
     )
 
 
-def get_project(backend: Backend, project: str) -> ProjectRecord:
-    name = registered_name(backend, project)
-    model = backend.call(subject(name), backend.client.get_registered_model, name)
-    return ProjectRecord.from_mlflow(model)
+def get_project(gateway: Gateway, project: str) -> ProjectRecord:
+    name = registered_name(gateway, project)
+    return gateway.project(name, subject(name))
 
 
 def create_project(
-    backend: Backend,
+    gateway: Gateway,
     project: str,
     *,
     exist_ok: bool = False,
@@ -39,41 +38,23 @@ def create_project(
     tags: Mapping[str, str] | None = None,
 ) -> tuple[ProjectRecord, bool]:
     """Create the registered model of ``project``; return it and whether it was created."""
-    name = registered_name(backend, project)
-    names.check_tag_keys(tags or {}, backend.settings, "project")
-    request_id = new_request_id()
-
-    def mine() -> object | None:
-        # A lost answer: the project exists, and carries this request id if it is ours.
-        try:
-            model = backend.call(subject(name), backend.client.get_registered_model, name)
-        except NotFound:
-            return None
-        return model if (model.tags or {}).get(REQUEST_ID_KEY) == request_id else None
-
+    name = registered_name(gateway, project)
+    names.check_tag_keys(tags or {}, gateway.settings, "project")
     try:
-        model = backend.create(
-            subject(name),
-            backend.client.create_registered_model,
-            name,
-            tags={**dict(tags or {}), REQUEST_ID_KEY: request_id},
-            description=description,
-            find=mine,
-        )
+        record = gateway.create_project(name, subject(name), tags=tags, description=description)
     except Conflict:
         if not exist_ok:
             raise
-        return get_project(backend, name), False
-    return ProjectRecord.from_mlflow(model), True
+        return get_project(gateway, name), False
+    return record, True
 
 
-def list_projects(backend: Backend) -> list[ProjectRecord]:
+def list_projects(gateway: Gateway) -> list[ProjectRecord]:
     """Every project the registry shows, by name; on Unity Catalog those under the configured
     catalog and schema when both are set (the registry's search takes no filter there)."""
-    found = backend.search_all(Subject("projects"), backend.client.search_registered_models)
-    records = [ProjectRecord.from_mlflow(m) for m in found]
-    settings = backend.settings
-    if backend.registry_kind == "unity-catalog" and settings.uc_catalog and settings.uc_schema:
+    records = gateway.projects()
+    settings = gateway.settings
+    if gateway.registry_kind == "unity-catalog" and settings.uc_catalog and settings.uc_schema:
         prefix = f"{settings.uc_catalog}.{settings.uc_schema}.".lower()
         records = [r for r in records if r.project.lower().startswith(prefix)]
     return sorted(records, key=lambda r: r.project)

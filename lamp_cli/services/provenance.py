@@ -7,6 +7,8 @@ hangs, every field is ``None`` and the command goes on.
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
 import os
 import re
 import subprocess
@@ -14,16 +16,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-TAG_COMMIT = "lamp.git.commit"
-TAG_REF = "lamp.git.ref"
-TAG_REPO = "lamp.git.repo"
-TAG_DIRTY = "lamp.git.dirty"
-TAG_RUN_URL = "lamp.ci.run_url"
-TAG_ACTOR = "lamp.ci.actor"
-TAG_RELEASE_KEY = "lamp.release.key"
+from lamp_cli.layout import (
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_GIT_REPO_URL,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_USER,
+    TAG_ACTOR,
+    TAG_COMMIT,
+    TAG_DIRTY,
+    TAG_REF,
+    TAG_RELEASE_KEY,
+    TAG_REPO,
+    TAG_RUN_URL,
+)
+from lamp_cli.secrets import strip_userinfo
 
 _GIT_TIMEOUT_S = 5
-_USERINFO_RE = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 # scp-like syntax: git@github.com:org/repo.git
 _SCP_RE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^/:]+):(?!//)(?P<path>.+)$")
 _SSH_RE = re.compile(r"^(?:ssh|git\+ssh)://(?:[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?/(?P<path>.+)$")
@@ -42,6 +52,8 @@ class Provenance:
     actor: str | None = None
     dirty: bool | None = None
     in_actions: bool = False
+    #: The first line of the commit's message.
+    subject: str | None = None
 
     @property
     def release_key(self) -> str | None:
@@ -49,6 +61,44 @@ class Provenance:
         if self.is_tag and self.ref_name:
             return self.ref_name
         return self.commit
+
+    @property
+    def short_commit(self) -> str | None:
+        return self.commit[:7] if self.commit else None
+
+    def run_name(self, project: str, release_key: str | None = None) -> str:
+        """The name a run gets in MLflow's UI: ``<project>@<tag or short commit>``."""
+        label = release_key or (self.ref_name if self.is_tag else None) or self.short_commit
+        if label and len(label) == 40 and label == self.commit:
+            label = self.short_commit
+        return f"{project}@{label}" if label else project
+
+    def description(self, release_key: str | None = None) -> str | None:
+        """A model version's description: the release, the commit's subject, the CI run."""
+        parts = []
+        key = release_key or (self.ref_name if self.is_tag else None)
+        if key and key != self.commit:
+            parts.append(f"Release {key}")
+        if self.short_commit:
+            parts.append(
+                f"commit {self.short_commit}" + (f": {self.subject}" if self.subject else "")
+            )
+        if self.run_url:
+            parts.append(f"CI run {self.run_url}")
+        return "; ".join(parts) or None
+
+    def mlflow_tags(self) -> dict[str, str]:
+        """MLflow's own run tags, which its UI shows as the run's creator, source and commit."""
+        source_type = "JOB" if self.in_actions else "LOCAL"
+        values = {
+            MLFLOW_USER: self.actor or _local_user(),
+            MLFLOW_SOURCE_NAME: self.repo or self.run_url,
+            MLFLOW_SOURCE_TYPE: source_type,
+            MLFLOW_GIT_COMMIT: self.commit,
+            MLFLOW_GIT_BRANCH: self.ref_name if self.ref_name and not self.is_tag else None,
+            MLFLOW_GIT_REPO_URL: self.repo,
+        }
+        return {key: value for key, value in values.items() if value}
 
     def tags(self, *, release_key: bool = True) -> dict[str, str]:
         """The provenance tags of DESIGN.md for a run or a model version; unknowns are left out.
@@ -74,9 +124,12 @@ def collect(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -
     ``environ`` (default ``os.environ``) is only read for the ``GITHUB_*`` variables.
     """
     env = os.environ if environ is None else environ
-    if env.get("GITHUB_ACTIONS") == "true":
-        return _from_actions(env)
-    return _from_git(Path.cwd() if cwd is None else cwd)
+    git = _git_in(Path.cwd() if cwd is None else cwd)
+    found = _from_actions(env) if env.get("GITHUB_ACTIONS") == "true" else _from_git(git)
+    if found.commit is None:
+        return found
+    # The commit's subject, for the version's description; a shallow CI checkout has it too.
+    return dataclasses.replace(found, subject=git("log", "-1", "--format=%s", found.commit))
 
 
 def _from_actions(env: Mapping[str, str]) -> Provenance:
@@ -89,7 +142,7 @@ def _from_actions(env: Mapping[str, str]) -> Provenance:
     ref_name = get("GITHUB_REF_NAME") or (_short_ref(ref) if ref else None)
     server = (get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
     repository = get("GITHUB_REPOSITORY")
-    repo = strip_credentials(f"{server}/{repository}") if repository else None
+    repo = strip_userinfo(f"{server}/{repository}") if repository else None
     run_url = None
     run_id = get("GITHUB_RUN_ID")
     if repo and run_id:
@@ -111,7 +164,8 @@ def _from_actions(env: Mapping[str, str]) -> Provenance:
     )
 
 
-def _from_git(cwd: Path) -> Provenance:
+def _git_in(cwd: Path) -> Callable[..., str | None]:
+    """A runner of ``git ARGS`` in ``cwd``: its stdout, or None when git fails or is missing."""
     # git runs with the process environment (PATH, HOME, GIT_DIR...), whatever ``environ`` says.
     git_env = dict(os.environ)
     # Never prompt for credentials, never take the index lock (a concurrent git in the same
@@ -133,6 +187,10 @@ def _from_git(cwd: Path) -> Provenance:
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
+    return git
+
+
+def _from_git(git: Callable[..., str | None]) -> Provenance:
     commit = git("rev-parse", "--verify", "-q", "HEAD^{commit}")
     if not commit:
         return Provenance()
@@ -177,11 +235,6 @@ def _short_ref(ref: str) -> str:
     return ref
 
 
-def strip_credentials(url: str) -> str:
-    """Drop ``user:token@`` from a URL: a token in a remote URL must never reach a tag."""
-    return _USERINFO_RE.sub(r"\g<scheme>", url)
-
-
 def normalize_repo_url(url: str) -> str:
     """The browsable https URL of a git remote, so local and CI releases record the same value.
 
@@ -193,8 +246,15 @@ def normalize_repo_url(url: str) -> str:
     match = _SSH_RE.match(url) or (_SCP_RE.match(url) if scp_like else None)
     if match:
         url = f"https://{match['host']}/{match['path']}"
-    url = strip_credentials(url)
+    url = strip_userinfo(url)
     if url.startswith(("https://", "http://")):
         url = url.rstrip("/")
         url = url.removesuffix(".git")
     return url
+
+
+def _local_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

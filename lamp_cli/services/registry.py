@@ -19,21 +19,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lamp_cli.errors import BackendUnavailable, Conflict, LampError, NotFound, Subject
-from lamp_cli.services import names, projects, runs, versions
-from lamp_cli.services.client import REQUEST_ID_KEY, REQUEST_ID_TAG, Backend, new_request_id
-from lamp_cli.services.records import RunRecord, VersionRecord
-
-COPIED_TAG_PREFIXES = ("lamp.",)
-#: Bookkeeping of a run that says nothing about the version made from it.
-NOT_COPIED_TAGS = frozenset(
-    {
-        runs.TAG_ERROR,
-        REQUEST_ID_TAG,
-        "lamp.release.specs",
-        "lamp.release.superseded_by",
-        "lamp.release.abandoned",
-    }
+from lamp_cli.gateway import Gateway
+from lamp_cli.layout import (
+    ARTIFACT_DIR,
+    MLMODEL_FILE,
+    RUN_ONLY_TAGS,
+    SPEC_FILES,
+    TAG_ENDPOINT_SHA,
+    TAG_MODEL_SHA,
+    version_tags,
 )
+from lamp_cli.records import RunRecord, VersionRecord
+from lamp_cli.services import names, projects, runs, versions
+
 POLL_SECONDS = 0.5
 ALIAS_ATTEMPTS = 3
 
@@ -47,7 +45,7 @@ class Registration:
 
 
 def register(
-    backend: Backend,
+    gateway: Gateway,
     run_id: str,
     project: str,
     *,
@@ -66,26 +64,26 @@ def register(
     tags; ``provenance`` (where this registration runs) fills in what the run does not record.
     An alias on a newer version is a conflict, or left there with ``keep_newer_aliases``.
     """
-    name = projects.registered_name(backend, project)
+    name = projects.registered_name(gateway, project)
     aliases = [names.check_alias(a) for a in aliases]
-    names.check_aliases_supported(backend.settings, aliases)
-    names.check_tag_keys(tags or {}, backend.settings, "version")
-    run = runs.get(backend, run_id, with_artifacts=True)
-    _check_run_carries_specs(run, needs_model_dir=backend.registry_kind == "unity-catalog")
-    record = projects.get_project(backend, name)
-    existing = versions.search(backend, record.project, run_id=run_id)
+    names.check_aliases_supported(gateway.settings, aliases)
+    names.check_tag_keys(tags or {}, gateway.settings, "version")
+    run = runs.get(gateway, run_id, with_artifacts=True)
+    _check_run_carries_specs(run, needs_model_dir=gateway.registry_kind == "unity-catalog")
+    record = projects.get_project(gateway, name)
+    existing = versions.search(gateway, record.project, run_id=run_id)
     if existing:
-        version, created = whole(backend, min(existing, key=lambda v: v.version)), False
+        version, created = whole(gateway, min(existing, key=lambda v: v.version)), False
     else:
         mine = create_version(
-            backend, record.project, run, provenance=provenance, tags=tags, description=description
+            gateway, record.project, run, provenance=provenance, tags=tags, description=description
         )
         version = settle(
-            backend, mine, lambda: versions.search(backend, record.project, run_id=run_id)
+            gateway, mine, lambda: versions.search(gateway, record.project, run_id=run_id)
         )
         created = version.version == mine.version
     return finish(
-        backend,
+        gateway,
         version,
         created=created,
         aliases=aliases,
@@ -97,7 +95,7 @@ def register(
 
 
 def finish(
-    backend: Backend,
+    gateway: Gateway,
     version: VersionRecord,
     *,
     created: bool,
@@ -109,9 +107,9 @@ def finish(
 ) -> Registration:
     """Wait for ``version`` to be READY, then point ``aliases`` at it (``current_aliases``: where
     they pointed when the project was read)."""
-    version = _wait_ready(backend, version, wait_timeout, on_wait)
+    version = _wait_ready(gateway, version, wait_timeout, on_wait)
     moved, kept = _set_aliases(
-        backend, version, aliases, keep_newer=keep_newer_aliases, current=current_aliases
+        gateway, version, aliases, keep_newer=keep_newer_aliases, current=current_aliases
     )
     pointed = [a for a in aliases if a not in kept]
     # Search results carry no aliases; the project read before knows where each one points.
@@ -121,9 +119,9 @@ def finish(
 
 
 def _check_run_carries_specs(run: RunRecord, *, needs_model_dir: bool) -> None:
-    expected = {f"{runs.ARTIFACT_DIR}/{name}" for name in runs.SPEC_FILES}
+    expected = {f"{ARTIFACT_DIR}/{name}" for name in SPEC_FILES}
     missing = sorted(expected - set(run.artifacts))
-    model_file = f"{runs.ARTIFACT_DIR}/{runs.MLMODEL_FILE}"
+    model_file = f"{ARTIFACT_DIR}/{MLMODEL_FILE}"
     if needs_model_dir and not missing and model_file not in run.artifacts:
         raise NotFound(
             f"run {run.run_id} has no {model_file}, which Unity Catalog needs: it was logged by "
@@ -131,7 +129,7 @@ def _check_run_carries_specs(run: RunRecord, *, needs_model_dir: bool) -> None:
             hint="log the specs again to a new run: lamp run log-spec --experiment ... "
             "--model-spec ... --endpoint-spec ...",
         )
-    tags_missing = [t for t in (runs.TAG_MODEL_SHA, runs.TAG_ENDPOINT_SHA) if t not in run.tags]
+    tags_missing = [t for t in (TAG_MODEL_SHA, TAG_ENDPOINT_SHA) if t not in run.tags]
     if missing or tags_missing:
         what = ", ".join(missing + tags_missing)
         raise NotFound(
@@ -147,7 +145,7 @@ def _check_run_carries_specs(run: RunRecord, *, needs_model_dir: bool) -> None:
 
 
 def create_version(
-    backend: Backend,
+    gateway: Gateway,
     project: str,
     run: RunRecord,
     *,
@@ -155,50 +153,21 @@ def create_version(
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
 ) -> VersionRecord:
-    """A new version of ``project`` from ``run``, created exactly once.
-
-    It carries the run's ``lamp.*`` tags and a request id; a retry after a lost answer finds the
-    version by that id among the versions of the run instead of creating another.
-    """
-    copied = {
-        k: v
-        for k, v in run.tags.items()
-        if k.startswith(COPIED_TAG_PREFIXES) and k not in NOT_COPIED_TAGS
-    }
-    request_id = new_request_id()
-    version_tags = {
-        **names.version_tags({**dict(provenance or {}), **copied}),
-        **dict(tags or {}),
-        REQUEST_ID_KEY: request_id,
-    }
+    """A new version of ``project`` from ``run``, created exactly once, carrying the run's
+    ``lamp.*`` tags (under the version keys of :mod:`lamp_cli.layout`)."""
+    copied = {k: v for k, v in run.tags.items() if k.startswith("lamp.") and k not in RUN_ONLY_TAGS}
+    version_tagged = {**version_tags({**dict(provenance or {}), **copied}), **dict(tags or {})}
     subject = Subject(
         f"new version of project '{project}' from run {run.run_id}",
         hint_not_found=f"the platform creates projects; locally: lamp project create {project}",
     )
-
-    def create() -> VersionRecord:
-        mv = backend.client.create_model_version(
-            project,
-            f"runs:/{run.run_id}/{runs.ARTIFACT_DIR}",
-            run_id=run.run_id,
-            tags=version_tags,
-            description=description,
-            await_creation_for=0,
-        )
-        return VersionRecord.from_mlflow(mv)
-
-    def mine() -> VersionRecord | None:
-        for found in versions.search(backend, project, run_id=run.run_id):
-            found = whole(backend, found)
-            if found.tags.get(REQUEST_ID_KEY) == request_id:
-                return found
-        return None
-
-    return backend.create(subject, create, find=mine)
+    return gateway.create_version(
+        project, run.run_id, subject, tags=version_tagged, description=description
+    )
 
 
 def settle(
-    backend: Backend, mine: VersionRecord, rivals: Callable[[], list[VersionRecord]]
+    gateway: Gateway, mine: VersionRecord, rivals: Callable[[], list[VersionRecord]]
 ) -> VersionRecord:
     """The version that stands once racers are done: the lowest-numbered of ``mine`` and its
     ``rivals`` (the versions that stand for the same thing, looked up after ``mine`` exists).
@@ -212,24 +181,20 @@ def settle(
     if not lower:
         return mine
     with contextlib.suppress(LampError):
-        backend.call(
-            Subject(f"duplicate version {mine.version} of '{mine.project}'"),
-            backend.client.delete_model_version,
-            mine.project,
-            str(mine.version),
-        )
-    return whole(backend, min(lower, key=lambda v: v.version))
+        subject = Subject(f"duplicate version {mine.version} of '{mine.project}'")
+        gateway.delete_version(mine.project, mine.version, subject)
+    return whole(gateway, min(lower, key=lambda v: v.version))
 
 
-def whole(backend: Backend, version: VersionRecord) -> VersionRecord:
+def whole(gateway: Gateway, version: VersionRecord) -> VersionRecord:
     """``version`` with its tags: Unity Catalog's search results carry none."""
     if version.tags:
         return version
-    return versions.get_version(backend, version.project, str(version.version))
+    return versions.get_version(gateway, version.project, str(version.version))
 
 
 def _wait_ready(
-    backend: Backend,
+    gateway: Gateway,
     version: VersionRecord,
     timeout: float,
     on_wait: Callable[[str], None] | None,
@@ -249,10 +214,7 @@ def _wait_ready(
             on_wait(f"waiting for version {version.version} to become READY")
             announced = True
         time.sleep(POLL_SECONDS)
-        mv = backend.call(
-            subject, backend.client.get_model_version, version.project, str(version.version)
-        )
-        version = VersionRecord.from_mlflow(mv)
+        version = gateway.version(version.project, version.version, subject)
     if version.status != "READY":
         raise LampError(
             f"version {version.version} of '{version.project}' ended {version.status}",
@@ -262,7 +224,7 @@ def _wait_ready(
 
 
 def _set_aliases(
-    backend: Backend,
+    gateway: Gateway,
     version: VersionRecord,
     aliases: Sequence[str],
     *,
@@ -275,7 +237,6 @@ def _set_aliases(
     ``current`` is where the aliases pointed when the project was read (one look-up for all of
     them); without it, and after a racing write, each alias is looked up again.
     """
-    client = backend.client
     project = version.project
     moved: dict[str, int] = {}
     kept: dict[str, int] = {}
@@ -288,8 +249,8 @@ def _set_aliases(
                 current_version = int(known) if known is not None else None
             else:
                 try:
-                    found = backend.call(subject, client.get_model_version_by_alias, project, alias)
-                    current_version = int(found.version)
+                    found = gateway.version_by_alias(project, alias, subject)
+                    current_version = found.version
                 except NotFound:
                     current_version = None
             if current_version == version.version:
@@ -304,9 +265,7 @@ def _set_aliases(
                     hint=f"move it deliberately in the platform UI, or drop --alias {alias}",
                 )
             try:
-                backend.call(
-                    subject, client.set_registered_model_alias, project, alias, str(version.version)
-                )
+                gateway.set_alias(project, alias, version.version, subject)
             except (Conflict, BackendUnavailable) as err:
                 # A racer set the same alias at the same moment and the store's unique index
                 # refused the second write (or the server failed): look again and decide again.

@@ -1,8 +1,7 @@
-"""MLflow runs: create, show, and log the two serving specs as one all-or-nothing step."""
+"""MLflow runs: create, show, list, and log the two serving specs as one all-or-nothing step."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -10,119 +9,88 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lamp_cli import __version__
 from lamp_cli.errors import Conflict, LampError, NotFound, Subject, UsageError
-from lamp_cli.services import experiments
-from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
+from lamp_cli.gateway import Gateway
+from lamp_cli.layout import ARTIFACT_DIR, TAG_ENDPOINT_SHA, TAG_ERROR, TAG_IMAGE, TAG_MODEL_SHA
+from lamp_cli.records import RunRecord, iso_time
+from lamp_cli.services import artifacts, experiments
 from lamp_cli.services.names import check_run_id
-from lamp_cli.services.records import RunRecord, iso_time
 
 if TYPE_CHECKING:
+    from lamp_cli.services.pairs import Prepared
     from lamp_cli.settings import Settings
     from lamp_cli.specs import SpecPair
 
-ARTIFACT_DIR = "lamp"
-MODEL_FILE = "serving-model-spec.yaml"
-ENDPOINT_FILE = "serving-endpoint-spec.yaml"
-MANIFEST_FILE = "lamp.json"
-MLMODEL_FILE = "MLmodel"
-SPEC_FILES = (MODEL_FILE, ENDPOINT_FILE, MANIFEST_FILE)
-FLAVOR = "lamp"
 
-#: The signature of the model directory: an HTTP exchange with one of the model spec's routes.
-#: Unity Catalog registers only models whose signature has inputs and outputs; the specs say
-#: which routes exist but not their payloads, so the request and the response are JSON text.
-SIGNATURE_INPUTS = [
-    {"type": "string", "name": "route", "required": True},
-    {"type": "string", "name": "method", "required": True},
-    {"type": "string", "name": "body", "required": False},
-]
-SIGNATURE_OUTPUTS = [
-    {"type": "long", "name": "status", "required": True},
-    {"type": "string", "name": "body", "required": False},
-]
-
-TAG_MODEL_SHA = "lamp.spec.model.sha256"
-TAG_ENDPOINT_SHA = "lamp.spec.endpoint.sha256"
-TAG_IMAGE = "lamp.image"
-TAG_ERROR = "lamp.error"
-
-
-def _run_subject(run_id: str) -> Subject:
-    return Subject(f"run {run_id}", hint_not_found="check the id with `lamp run show RUN_ID`")
-
-
-def get(backend: Backend, run_id: str, *, with_artifacts: bool = False) -> RunRecord:
-    """A live run by id."""
-    subject = _run_subject(run_id)
-    run = backend.call(subject, backend.client.get_run, run_id)
-    if run.info.lifecycle_stage == "deleted":
-        raise NotFound(f"run {run_id} not found (it is deleted)")
-    artifacts = (
-        spec_artifacts(backend, run_id, artifact_uri=run.info.artifact_uri)
-        if with_artifacts
-        else None
+def _subject(run_id: str) -> Subject:
+    return Subject(
+        f"run {run_id}",
+        hint_not_found="list the latest runs with `lamp run list`",
     )
-    return RunRecord.from_mlflow(run, artifacts)
 
 
-def spec_artifacts(backend: Backend, run_id: str, *, artifact_uri: str | None = None) -> list[str]:
-    """The lamp artifacts of a run, as paths relative to the run's artifact root.
+def get(gateway: Gateway, run_id: str, *, with_artifacts: bool = False) -> RunRecord:
+    """A live run by id; with its lamp artifacts listed when asked."""
+    run = gateway.run(run_id, _subject(run_id))
+    if run.lifecycle_stage == "deleted":
+        raise NotFound(
+            f"run {run_id} not found (it is deleted)",
+            hint="list the latest runs with `lamp run list`",
+        )
+    if with_artifacts:
+        run.artifacts = spec_artifacts(gateway, run)
+    return run
 
-    With the run's ``artifact_uri`` already known, its ``lamp/`` folder is listed in one call;
-    by run id, MLflow first reads the run again and searches its logged models.
-    """
-    subject = Subject(f"artifacts of run {run_id}")
-    files = backend.list_artifacts(subject, run_id, artifact_uri, ARTIFACT_DIR)
-    return sorted(f.path for f in files if not f.is_dir)
+
+def spec_artifacts(gateway: Gateway, run: RunRecord) -> list[str]:
+    """The lamp artifacts of a run, as paths relative to the run's artifact root."""
+    return gateway.run_files(run, ARTIFACT_DIR, Subject(f"artifacts of run {run.run_id}"))
 
 
 def create(
-    backend: Backend,
+    gateway: Gateway,
     experiment: str,
     *,
     name: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> RunRecord:
     """A new run in the existing experiment ``experiment`` (name or id), left RUNNING."""
-    exp = experiments.get(backend, experiment)
-    return create_in(backend, exp.experiment_id, exp.name, name=name, tags=tags)
+    exp = experiments.get(gateway, experiment)
+    return create_in(gateway, exp.experiment_id, exp.name, name=name, tags=tags)
 
 
 def create_in(
-    backend: Backend,
+    gateway: Gateway,
     experiment_id: str,
     experiment_name: str,
     *,
     name: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> RunRecord:
-    """A new RUNNING run in the experiment ``experiment_id``, created exactly once.
-
-    The run carries a request id from its creation on; a retry after a lost answer finds the
-    run by it instead of creating a second one.
-    """
-    request_id = new_request_id()
+    """A new RUNNING run in the experiment ``experiment_id``, created exactly once."""
     subject = Subject(f"run in experiment '{experiment_name}'")
+    return gateway.create_run(experiment_id, subject, name=name, tags=tags)
 
-    def mine() -> Any:
-        found = backend.client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{REQUEST_ID_TAG}` = '{request_id}'",
-            run_view_type=ACTIVE_ONLY,
-            max_results=1,
-        )
-        return found[0] if found else None
 
-    run = backend.create(
-        subject,
-        backend.client.create_run,
-        experiment_id,
-        tags={**dict(tags or {}), REQUEST_ID_TAG: request_id},
-        run_name=name,
-        find=mine,
-    )
-    return RunRecord.from_mlflow(run)
+def latest(gateway: Gateway, experiment: str | None, *, limit: int) -> list[RunRecord]:
+    """The ``limit`` latest runs of ``experiment``, or of every live experiment."""
+    if experiment:
+        ids = [experiments.get(gateway, experiment).experiment_id]
+    else:
+        ids = [e.experiment_id for e in experiments.list_all(gateway)]
+    if not ids:
+        return []
+    return gateway.latest_runs(ids, Subject("the latest runs"), limit=limit)
+
+
+def lamp_status(run: RunRecord) -> str:
+    """What a run holds for lamp: ``specs`` (both, complete), ``failed``, ``partial`` or ``-``."""
+    if TAG_ERROR in run.tags or run.status == "FAILED":
+        return "failed"
+    has_specs = TAG_MODEL_SHA in run.tags and TAG_ENDPOINT_SHA in run.tags
+    if has_specs and run.status == "FINISHED":
+        return "specs"
+    return "partial" if has_specs else "-"
 
 
 @dataclass
@@ -143,82 +111,8 @@ class LogResult:
         }
 
 
-def manifest(pair: SpecPair) -> dict[str, Any]:
-    """The ``lamp.json`` document logged beside the specs."""
-    from lamp_cli.specs import API_VERSION
-
-    return {
-        "lamp_version": __version__,
-        "api_version": API_VERSION,
-        "image": image_ref(pair),
-        "specs": {
-            "model": {"file": MODEL_FILE, "sha256": pair.model.sha256},
-            "endpoint": {"file": ENDPOINT_FILE, "sha256": pair.endpoint.sha256},
-        },
-    }
-
-
-def mlmodel(pair: SpecPair, run_id: str) -> str:
-    """The ``MLmodel`` file that makes ``lamp/`` an MLflow model directory.
-
-    Written as MLflow's ``Model.to_yaml`` does, without importing MLflow's model code (which
-    needs numpy): a ``lamp`` flavor naming both spec files, and the signature.
-    """
-    import uuid
-    from datetime import UTC, datetime
-
-    import yaml
-
-    from lamp_cli.specs import API_VERSION
-
-    spec = pair.model_spec.spec
-    routes = [
-        {"name": r.name, "path": r.path, "methods": [str(m) for m in r.methods]}
-        for r in spec.routes
-    ]
-    document = {
-        "artifact_path": ARTIFACT_DIR,
-        "flavors": {
-            FLAVOR: {
-                "lamp_version": __version__,
-                "api_version": API_VERSION,
-                "model_spec": MODEL_FILE,
-                "endpoint_spec": ENDPOINT_FILE,
-                "manifest": MANIFEST_FILE,
-                "image": image_ref(pair),
-                "protocol": str(getattr(spec.server.protocol, "value", spec.server.protocol)),
-                "port": spec.server.port,
-                "routes": routes,
-            }
-        },
-        "model_uuid": uuid.uuid4().hex,
-        "run_id": run_id,
-        "signature": {
-            "inputs": json.dumps(SIGNATURE_INPUTS),
-            "outputs": json.dumps(SIGNATURE_OUTPUTS),
-            "params": None,
-        },
-        "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-    }
-    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
-
-
-def image_ref(pair: SpecPair) -> str:
-    image = pair.model_spec.spec.image
-    ref = f"{image.repository}:{image.tag}"
-    return f"{ref}@{image.digest}" if getattr(image, "digest", None) else ref
-
-
-def spec_tags(pair: SpecPair) -> dict[str, str]:
-    return {
-        TAG_MODEL_SHA: pair.model.sha256,
-        TAG_ENDPOINT_SHA: pair.endpoint.sha256,
-        TAG_IMAGE: image_ref(pair),
-    }
-
-
 def log_spec_files(
-    connect: Callable[[], Backend],
+    connect: Callable[[], Gateway],
     settings: Settings,
     model_path: Path,
     endpoint_path: Path,
@@ -229,54 +123,62 @@ def log_spec_files(
     run_id: str | None = None,
     experiment: str | None = None,
     run_name: str | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> LogResult:
     """Validate the spec files, pin the image when asked (:func:`pairs.prepare`) and log them
-    (:func:`log_specs`) with the checkout's provenance tags. ``connect`` is called only once
-    the specs are valid: bad input writes nothing, the local store included."""
+    (:func:`log_specs`) with the checkout's provenance. ``connect`` is called only once the
+    specs are valid: bad input writes nothing, the local store included."""
     from lamp_cli.services import pairs, provenance
 
     if run_id is not None:
         check_run_id(run_id)
-    pair = pairs.prepare(
+    prepared = pairs.prepare(
+        settings,
         model_path,
         endpoint_path,
         overrides=overrides,
         image=image,
         verify_image=verify_image,
         look_up_by_default=False,
+        notice=notice,
     )
-    origin = provenance.collect(settings.cwd).tags(release_key=False)
+    origin = provenance.collect(settings.cwd)
+    if run_id is None and not experiment:
+        raise UsageError(
+            "give a RUN_ID or --experiment NAME",
+            hint="or set `experiment` under [tool.lamp] in pyproject.toml",
+        )
+    name = run_name or origin.run_name(settings.project or prepared.pair.model_spec.metadata.name)
     return log_specs(
         connect(),
-        pair,
+        prepared,
         run_id=run_id,
         experiment=experiment,
-        run_name=run_name,
-        extra_tags=origin,
+        run_name=name,
+        extra_tags={**origin.tags(release_key=False), **origin.mlflow_tags()},
     )
 
 
 def log_specs(
-    backend: Backend,
-    pair: SpecPair,
+    gateway: Gateway,
+    prepared: Prepared,
     *,
     run_id: str | None = None,
     experiment: str | None = None,
     run_name: str | None = None,
     extra_tags: Mapping[str, str] | None = None,
-    run: RunRecord | None = None,
 ) -> LogResult:
     """Log both validated specs to ``run_id``, or to a new run in ``experiment``.
 
-    The specs and ``lamp.json`` are uploaded first and the hash tags written last, so a run that
-    carries the tags carries the files. The run ends FINISHED only when everything was written; a
-    failure midway marks it FAILED and says so. ``run`` is a run the caller has just created
-    and already knows.
+    A new run carries every tag from its creation on; the files are uploaded next, and the run
+    ends FINISHED last, so a FINISHED run carries its files. To an existing run the tags are
+    written after the files. A failure midway marks the run FAILED and says so.
     """
-    tags = {**spec_tags(pair), **dict(extra_tags or {})}
+    pair = prepared.pair
+    tags = {**artifacts.spec_tags(pair, prepared.api), **dict(extra_tags or {})}
     created = False
-    if run is None and run_id is not None:
-        run = get(backend, run_id)
+    if run_id is not None:
+        run = get(gateway, run_id)
         if _carries_specs(run, pair):
             if run.status == "FINISHED":
                 return LogResult(run=run, created_run=False, unchanged=True, pair=pair)
@@ -287,20 +189,13 @@ def log_specs(
                 f"endpoint sha256 {run.tags.get(TAG_ENDPOINT_SHA, '-')[:12]})",
                 hint="log them to a new run: omit RUN_ID and pass --experiment",
             )
-    elif run is None:
-        if not experiment:
-            raise UsageError(
-                "give a RUN_ID or --experiment NAME",
-                hint="or set `experiment` under [tool.lamp] in pyproject.toml",
-            )
-        run = create(backend, experiment, name=run_name, tags=None)
-        created = True
-    ended_ms = _write(backend, run, pair, tags)
-    # What this process just wrote is not read back.
-    run.tags = {**run.tags, **tags}
-    run.status = "FINISHED"
-    run.ended_at = iso_time(ended_ms)
-    run.artifacts = sorted(f"{ARTIFACT_DIR}/{name}" for name in (*SPEC_FILES, MLMODEL_FILE))
+        write_tags: Mapping[str, str] = tags
+    else:
+        assert experiment is not None
+        exp = experiments.get(gateway, experiment)
+        run = create_in(gateway, exp.experiment_id, exp.name, name=run_name, tags=tags)
+        created, write_tags = True, {}
+    finish(gateway, run, prepared, write_tags)
     return LogResult(run=run, created_run=created, unchanged=False, pair=pair)
 
 
@@ -311,38 +206,39 @@ def _carries_specs(run: RunRecord, pair: SpecPair) -> bool:
     )
 
 
-def _write(backend: Backend, run: RunRecord, pair: SpecPair, tags: Mapping[str, str]) -> int:
-    """Upload the files, then the tags, then end the run FINISHED; the end time, in ms."""
-    client = backend.client
+def finish(
+    gateway: Gateway, run: RunRecord, prepared: Prepared, tags: Mapping[str, str]
+) -> RunRecord:
+    """Upload the ``lamp/`` folder, write ``tags`` (when any), end the run FINISHED; ``run``
+    updated to what was written (nothing is read back)."""
     run_id = run.run_id
     subject = Subject(f"logging specs to run {run_id}")
     try:
         with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
-            folder = Path(tmp) / ARTIFACT_DIR
-            folder.mkdir()
-            (folder / MODEL_FILE).write_text(pair.model.text, encoding="utf-8")
-            (folder / ENDPOINT_FILE).write_text(pair.endpoint.text, encoding="utf-8")
-            (folder / MANIFEST_FILE).write_text(
-                json.dumps(manifest(pair), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            folder = artifacts.write_folder(
+                Path(tmp), prepared.pair, run_id, api=prepared.api, signature=prepared.signature
             )
-            (folder / MLMODEL_FILE).write_text(mlmodel(pair, run_id), encoding="utf-8")
-            backend.upload(subject, run_id, run.artifact_uri, str(folder), ARTIFACT_DIR)
-        backend.set_run_tags(subject, run_id, tags)
+            gateway.upload(run, folder, ARTIFACT_DIR, subject)
+        if tags:
+            gateway.set_run_tags(run_id, tags, subject)
         ended_ms = int(time.time() * 1000)
-        backend.call(subject, client.set_terminated, run_id, "FINISHED", ended_ms)
+        gateway.end_run(run_id, "FINISHED", subject, end_ms=ended_ms)
     except LampError as err:
-        mark_failed(backend, run_id, err)
+        mark_failed(gateway, run_id, err)
         raise
-    return ended_ms
+    run.tags = {**run.tags, **tags}
+    run.status = "FINISHED"
+    run.ended_at = iso_time(ended_ms)
+    run.artifacts = artifacts.written_files(with_api=prepared.api is not None)
+    return run
 
 
-def mark_failed(backend: Backend, run_id: str, err: LampError) -> None:
+def mark_failed(gateway: Gateway, run_id: str, err: LampError) -> None:
     """End ``run_id`` FAILED with ``err``'s message as ``lamp.error``; ``err`` says so."""
-    client = backend.client
     subject = Subject(f"marking run {run_id} FAILED")
     try:
-        backend.call(subject, client.set_tag, run_id, TAG_ERROR, err.message[:500])
-        backend.call(subject, client.set_terminated, run_id, "FAILED")
+        gateway.set_run_tags(run_id, {TAG_ERROR: err.message[:500]}, subject)
+        gateway.end_run(run_id, "FAILED", subject)
         err.message = f"{err.message}; run {run_id} was marked FAILED"
     except LampError:
         err.message = f"{err.message}; run {run_id} could not be marked FAILED either"

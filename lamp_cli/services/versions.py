@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lamp_cli.errors import InvalidInput, NotFound, SpecInvalid, Subject
-from lamp_cli.services import projects, runs
-from lamp_cli.services.client import Backend
-from lamp_cli.services.records import VersionRecord
+from lamp_cli.gateway import Gateway
+from lamp_cli.layout import ARTIFACT_DIR, ENDPOINT_FILE, MODEL_FILE, OPENAPI_FILE
+from lamp_cli.records import VersionRecord
+from lamp_cli.services import artifacts, projects, runs
 
 if TYPE_CHECKING:
     from lamp_cli.specs import SpecPair
@@ -22,27 +23,17 @@ if TYPE_CHECKING:
 _NOT_BY_LAMP = "this version was not registered by lamp, or its artifacts were removed"
 
 
-def _quote(value: str) -> str:
-    return value.replace("'", "\\'")
-
-
-def search(backend: Backend, name: str, *, run_id: str | None = None) -> list[VersionRecord]:
+def search(gateway: Gateway, name: str, *, run_id: str | None = None) -> list[VersionRecord]:
     """Versions of the registered model ``name`` (of ``run_id`` only, when given)."""
-    if run_id:
-        query, what = f"run_id = '{_quote(run_id)}'", f"versions of run {run_id}"
-    else:
-        query, what = f"name = '{_quote(name)}'", f"versions of project '{name}'"
-    found = backend.search_all(Subject(what), backend.client.search_model_versions, query)
-    records = [VersionRecord.from_mlflow(mv) for mv in found]
-    # Unity Catalog stores names lower-case; a run may be a version of several projects.
-    return [r for r in records if r.project.lower() == name.lower()]
+    what = f"versions of run {run_id}" if run_id else f"versions of project '{name}'"
+    return gateway.versions(name, Subject(what), run_id=run_id)
 
 
-def list_versions(backend: Backend, project: str, limit: int | None = None) -> list[VersionRecord]:
+def list_versions(gateway: Gateway, project: str, limit: int | None = None) -> list[VersionRecord]:
     """The versions of ``project``, newest first, with their aliases; all of them, or the
     ``limit`` newest."""
-    record = projects.get_project(backend, project)
-    versions = sorted(search(backend, record.project), key=lambda v: v.version, reverse=True)
+    record = projects.get_project(gateway, project)
+    versions = sorted(search(gateway, record.project), key=lambda v: v.version, reverse=True)
     if limit is not None:
         versions = versions[:limit]
     for version in versions:
@@ -50,21 +41,20 @@ def list_versions(backend: Backend, project: str, limit: int | None = None) -> l
     return versions
 
 
-def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
+def get_version(gateway: Gateway, project: str, ref: str) -> VersionRecord:
     """A version by number, or by alias when ``ref`` starts with ``@``."""
-    name = projects.registered_name(backend, project)
-    client = backend.client
+    name = projects.registered_name(gateway, project)
     if ref.startswith("@"):
         from lamp_cli.services.names import check_alias, check_aliases_supported
 
         alias = check_alias(ref[1:])
-        check_aliases_supported(backend.settings, [alias])
+        check_aliases_supported(gateway.settings, [alias])
         subject = Subject(
             f"alias '@{alias}' of project '{name}'",
             hint_not_found=f"list versions with: lamp version list {name}",
         )
-        fetch: Callable[[str, str], Any] = client.get_model_version_by_alias
-        args = (name, alias)
+        fetch: Callable[[str, str, Subject], VersionRecord] = gateway.version_by_alias
+        key = alias
     else:
         if not ref.isdigit():
             raise InvalidInput(f"'{ref}' is neither a version number nor an @alias")
@@ -72,36 +62,38 @@ def get_version(backend: Backend, project: str, ref: str) -> VersionRecord:
             f"version {ref} of project '{name}'",
             hint_not_found=f"list versions with: lamp version list {name}",
         )
-        fetch, args = client.get_model_version, (name, ref)  # same shape: (name, str)
+        fetch, key = gateway.version, ref
     try:
-        mv = backend.call(subject, fetch, *args)
+        return fetch(name, key, subject)
     except NotFound:
         # Say which is missing: the project itself, or only the version.
-        projects.get_project(backend, name)
+        projects.get_project(gateway, name)
         raise
-    return VersionRecord.from_mlflow(mv)
 
 
-def read_spec(backend: Backend, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
-    """The spec text of a version exactly as the operator reads it through ``models:/``."""
-    version = get_version(backend, project, ref)
-    name = runs.MODEL_FILE if kind == "model" else runs.ENDPOINT_FILE
-    return version, _read_files(backend, version, [name])[name]
+#: The files ``lamp version spec --kind`` prints.
+SPEC_KINDS = {"model": MODEL_FILE, "endpoint": ENDPOINT_FILE, "openapi": OPENAPI_FILE}
 
 
-def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
+def read_spec(gateway: Gateway, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
+    """A spec (or the OpenAPI document) of a version exactly as the operator reads it through
+    ``models:/``."""
+    version = get_version(gateway, project, ref)
+    name = SPEC_KINDS[kind]
+    return version, _read_files(gateway, version, [name])[name]
+
+
+def read_pair(gateway: Gateway, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
     """Both specs of a version as the operator reads them, validated again, as one pair."""
     from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
     from lamp_cli.specs.pair import check_pair
 
-    version = get_version(backend, project, ref)
-    texts = _read_files(backend, version, [runs.MODEL_FILE, runs.ENDPOINT_FILE])
+    version = get_version(gateway, project, ref)
+    texts = _read_files(gateway, version, [MODEL_FILE, ENDPOINT_FILE])
     uri = f"models:/{version.project}/{version.version}"
-    model = load_spec_text(
-        texts[runs.MODEL_FILE], name=f"{uri}/{runs.MODEL_FILE}", expected_kind=MODEL_KIND
-    )
+    model = load_spec_text(texts[MODEL_FILE], name=f"{uri}/{MODEL_FILE}", expected_kind=MODEL_KIND)
     endpoint = load_spec_text(
-        texts[runs.ENDPOINT_FILE], name=f"{uri}/{runs.ENDPOINT_FILE}", expected_kind=ENDPOINT_KIND
+        texts[ENDPOINT_FILE], name=f"{uri}/{ENDPOINT_FILE}", expected_kind=ENDPOINT_KIND
     )
     problems = check_pair(model, endpoint)
     if problems:
@@ -109,24 +101,24 @@ def read_pair(backend: Backend, project: str, ref: str) -> tuple[VersionRecord, 
     return version, SpecPair(model=model, endpoint=endpoint)
 
 
-def _read_files(backend: Backend, version: VersionRecord, files: list[str]) -> dict[str, str]:
+def _read_files(gateway: Gateway, version: VersionRecord, files: list[str]) -> dict[str, str]:
     name = version.project
     subject = Subject(
         f"{', '.join(files)} of version {version.version} of project '{name}'",
         hint_not_found=_NOT_BY_LAMP,
     )
     try:
-        return backend.download_version_files(subject, name, version.version, files)
+        return gateway.version_files(name, version.version, files, subject)
     except NotFound:
         # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
         # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
-        if version.run_id and backend.registry_kind != "unity-catalog":
-            listed = runs.spec_artifacts(backend, version.run_id)
-            missing = [f for f in files if f"{runs.ARTIFACT_DIR}/{f}" not in listed]
+        if version.run_id and gateway.registry_kind != "unity-catalog":
+            listed = runs.spec_artifacts(gateway, runs.get(gateway, version.run_id))
+            missing = [f for f in files if f"{ARTIFACT_DIR}/{f}" not in listed]
             if missing:
                 raise NotFound(
                     f"{missing[0]} of version {version.version} of project '{name}' not found: "
-                    f"run {version.run_id} has no {runs.ARTIFACT_DIR}/{missing[0]}",
+                    f"run {version.run_id} has no {ARTIFACT_DIR}/{missing[0]}",
                     hint=_NOT_BY_LAMP,
                 ) from None
         raise
@@ -158,12 +150,12 @@ class VersionDiff:
     changes: list[dict[str, Any]]  # {spec, path, old, new}; a missing side is None
 
 
-def diff(backend: Backend, project: str, old_ref: str, new_ref: str) -> VersionDiff:
+def diff(gateway: Gateway, project: str, old_ref: str, new_ref: str) -> VersionDiff:
     """The fields that differ between the specs of two versions (as the operator reads them)."""
     import yaml
 
-    old, old_pair = read_pair(backend, project, old_ref)
-    new, new_pair = read_pair(backend, project, new_ref)
+    old, old_pair = read_pair(gateway, project, old_ref)
+    new, new_pair = read_pair(gateway, project, new_ref)
     changes: list[dict[str, Any]] = []
     for kind, before, after in (
         ("model", old_pair.model, new_pair.model),
@@ -185,7 +177,7 @@ def diff(backend: Backend, project: str, old_ref: str, new_ref: str) -> VersionD
     return VersionDiff(
         old=old,
         new=new,
-        old_image=runs.image_ref(old_pair),
-        new_image=runs.image_ref(new_pair),
+        old_image=artifacts.image_ref(old_pair),
+        new_image=artifacts.image_ref(new_pair),
         changes=changes,
     )

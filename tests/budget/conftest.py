@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-_PROXY = Path(__file__).parents[1] / "faults" / "proxy.py"
-_spec = importlib.util.spec_from_file_location("lamp_counting_proxy", _PROXY)
-assert _spec is not None and _spec.loader is not None
-proxy_module = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = proxy_module
-_spec.loader.exec_module(proxy_module)
+from tests.conftest import proxy_module
 
 
 @pytest.fixture

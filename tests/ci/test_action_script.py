@@ -119,6 +119,8 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "release_key": None,
         "new_release": False,
         "wait_timeout": 300.0,
+        "run_name": None,
+        "description": None,
     }
 
 

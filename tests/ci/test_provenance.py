@@ -32,6 +32,7 @@ def test_branch_commit_with_a_credential_remote(git_in: Callable[..., Any], repo
         actor=None,
         dirty=False,
         in_actions=False,
+        subject="first",
     )
     assert found.release_key == head
     assert found.tags() == {

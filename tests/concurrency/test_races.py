@@ -131,8 +131,8 @@ def test_racing_alias_writes_all_succeed(lamp, specs, project, server_env, isola
     racer must still end with the alias on its version and exit 0."""
     import threading
 
+    from lamp_cli.gateway import connect
     from lamp_cli.services import registry, versions
-    from lamp_cli.services.client import connect
     from lamp_cli.settings import resolve
 
     run_id = logged_run(lamp, specs, project)

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "lamp_fault_proxy", Path(__file__).with_name("proxy.py")
-)
-assert _spec is not None and _spec.loader is not None
-proxy_module = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = proxy_module
-_spec.loader.exec_module(proxy_module)
+from tests.conftest import proxy_module
+
 Proxy = proxy_module.Proxy
 
 #: A short timeout, so that an answer held past it costs the test seconds, not minutes; three

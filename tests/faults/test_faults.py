@@ -8,12 +8,11 @@ The counts are read from the real server behind the proxy, with MLflow's plain c
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
 from mlflow.tracking import MlflowClient
-
-from lamp_cli.services.client import REQUEST_ID_KEY, REQUEST_ID_TAG
 
 pytestmark = pytest.mark.server
 
@@ -98,12 +97,11 @@ def test_each_create_survives_each_fault_exactly_once(
     if create == "experiment":
         # The answer was lost, not the experiment: it is this call's, not "already exists".
         assert data["created"] is True
-        assert client.get_experiment_by_name(name).tags[REQUEST_ID_TAG]
+        assert client.get_experiment_by_name(name) is not None
     elif create == "project":
         assert data["created"] is True
         found = client.search_registered_models(f"name = '{name}'")
         assert [m.name for m in found] == [name]
-        assert found[0].tags[REQUEST_ID_KEY]
     elif create == "run":
         found = runs_of(client, name)
         assert [r.info.run_id for r in found] == [data["run_id"]]
@@ -114,7 +112,8 @@ def test_each_create_survives_each_fault_exactly_once(
     if create == "alias":
         assert client.get_model_version_by_alias(name, "staging").version == "1"
     if create == "run" and kind in ("drop", "slow"):
-        # MLflow's client did not send the create again: lamp looked its request id up.
+        # MLflow's client did not send the create again: lamp looked the run up by its start
+        # time and name, and found it.
         assert proxy.calls.count(("POST", "/api/2.0/mlflow/runs/create")) == 1
         assert ("POST", "/api/2.0/mlflow/runs/search") in proxy.calls
 
@@ -160,7 +159,8 @@ def test_a_server_failing_every_create_is_exit_6_in_time(
     result = lamp("run", "log-spec", "-e", name, *specs_args(specs))
     assert result.exit_code == 6, result.stderr
     assert time.monotonic() - started < 20  # the README's bound for any command
-    assert "kept answering HTTP 503 on run in experiment" in result.stderr
+    # MLflow before 3.18 retries the 503s itself and says so; 3.18 leaves every retry to lamp.
+    assert re.search(r"(kept answering|answered) HTTP 503 on run in experiment", result.stderr)
     assert "Traceback" not in result.stderr
     # One create per attempt: MLflow's client did not multiply them.
     assert proxy.calls.count(("POST", "/api/2.0/mlflow/runs/create")) == 4

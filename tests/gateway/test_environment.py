@@ -1,4 +1,5 @@
-"""The MLflow client factory's environment: bounded retries by default, the user's values win."""
+"""The environment the gateway sets for MLflow: bounded retries by default, the user's values
+win."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import os
 
 import pytest
 
-from lamp_cli.services.client import HTTP_DEFAULTS, absolute_sqlite_uri, prepare_environment
+from lamp_cli.gateway.environment import (
+    HTTP_DEFAULTS,
+    absolute_sqlite_uri,
+    missing_driver,
+    prepare,
+)
 from lamp_cli.settings import resolve
 
 
-def test_http_defaults_bound_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    prepare_environment()
+def test_http_defaults_bound_the_wait(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    prepare(resolve({}, environ={}, cwd=tmp_path))
     retries = int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
     timeout = float(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"])
     backoff = float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
@@ -24,10 +30,10 @@ def test_http_defaults_bound_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
 
 
-def test_user_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "7")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
-    prepare_environment()
+    prepare(resolve({}, environ={}, cwd=tmp_path))
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "7"
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "120"
     assert set(HTTP_DEFAULTS) >= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"}
@@ -43,10 +49,10 @@ def test_relative_sqlite_uri_is_anchored_to_the_resolved_directory(tmp_path) -> 
 def test_databricks_gets_its_own_defaults_and_the_user_still_wins(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    from lamp_cli.services import databricks
+    from lamp_cli.gateway import databricks
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "90")
-    prepare_environment(resolve({}, environ={"MLFLOW_TRACKING_URI": "databricks"}, cwd=tmp_path))
+    prepare(resolve({}, environ={"MLFLOW_TRACKING_URI": "databricks"}, cwd=tmp_path))
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "90"
     for name in (
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
@@ -63,10 +69,8 @@ def test_databricks_gets_its_own_defaults_and_the_user_still_wins(
 def test_a_package_that_does_not_fit_is_not_called_missing() -> None:
     """MLflow below 3.9 imports a name SQLAlchemy 2.1 removed: the package is there, so the
     message says what failed instead of asking to install it."""
-    from lamp_cli.services.client import _missing_driver
-
     uri = "postgresql://u:secret@db/x"
-    missing = _missing_driver(
+    missing = missing_driver(
         ModuleNotFoundError("No module named 'psycopg2'", name="psycopg2"), uri
     )
     assert "'psycopg2' is not installed" in missing.message
@@ -75,7 +79,7 @@ def test_a_package_that_does_not_fit_is_not_called_missing() -> None:
         "cannot import name 'FallbackAsyncAdaptedQueuePool' from 'sqlalchemy.pool'",
         name="sqlalchemy.pool",
     )
-    error = _missing_driver(mismatch, uri)
+    error = missing_driver(mismatch, uri)
     assert "not installed" not in error.message and "FallbackAsyncAdaptedQueuePool" in error.message
     assert "secret" not in error.message and error.exit_code == 2
     assert error.hint is not None and "do not fit" in error.hint

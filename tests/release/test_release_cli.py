@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lamp_cli.services import release as service
+from lamp_cli import layout
 
 pytestmark = pytest.mark.server
 
 RELEASE_KEYS = {
     "run_id", "experiment_id", "experiment", "project", "model_version", "version", "image",
-    "specs", "release_key", "reused", "created_run",
+    "specs", "release_key", "reused", "created_run", "run_name",
 }  # fmt: skip
 
 
@@ -23,7 +23,7 @@ def live_runs(release) -> list:
     return [
         r
         for r in release.runs()
-        if r.info.status == "FINISHED" and service.TAG_SUPERSEDED_BY not in r.data.tags
+        if r.info.status == "FINISHED" and layout.TAG_SUPERSEDED_BY not in r.data.tags
     ]
 
 
@@ -42,7 +42,7 @@ def test_first_release_then_reruns_return_the_same_run_and_version(release) -> N
     assert tags["lamp_release_key"] == "v1.0.0"
     assert tags["lamp_spec_model_sha256"] == first["specs"]["model"]
     # Bookkeeping of the election stays on the run.
-    assert service.TAG_SPECS.replace(".", "_") not in tags and service.TAG_SPECS not in tags
+    assert layout.TAG_SPECS.replace(".", "_") not in tags and layout.TAG_SPECS not in tags
 
     for _ in range(2):
         again = release.json("--alias", "candidate")
@@ -96,7 +96,7 @@ def test_missing_project_is_exit_4_and_creates_nothing(release, lamp) -> None:
 def test_failed_and_abandoned_runs_are_not_reused(release) -> None:
     client = release.client()
     exp_id = client.create_experiment(release.experiment)
-    tags = {"lamp.release.key": "v1.0.0", service.TAG_PROJECT: release.project}
+    tags = {"lamp.release.key": "v1.0.0", layout.TAG_PROJECT: release.project}
     failed = client.create_run(exp_id, tags=tags).info.run_id
     client.set_terminated(failed, "FAILED")
     hour_ago = int((time.time() - 3600) * 1000)
@@ -108,7 +108,7 @@ def test_failed_and_abandoned_runs_are_not_reused(release) -> None:
     assert client.get_run(failed).info.status == "FAILED"
     abandoned = client.get_run(stale)
     assert abandoned.info.status == "FAILED"
-    assert service.TAG_ABANDONED in abandoned.data.tags
+    assert layout.TAG_ABANDONED in abandoned.data.tags
     assert [r.info.run_id for r in live_runs(release)] == [result["run_id"]]
 
 
@@ -134,8 +134,27 @@ def test_without_a_release_key_it_says_how_to_give_one(release) -> None:
 def test_in_github_actions(release, actions_env, outputs) -> None:
     result = release.json("--alias", "candidate", key=None)
     assert result["release_key"] == "v2.0.0"
-    run = release.client().get_run(result["run_id"])
-    assert run.info.run_name == "release-v2.0.0"
+    client = release.client()
+    run = client.get_run(result["run_id"])
+    # What MLflow's UI shows, read the way it reads it (a run search, the version search).
+    (shown,) = client.search_runs(
+        [result["experiment_id"]], filter_string=f"attributes.run_id = '{result['run_id']}'"
+    )
+    assert shown.info.run_name == f"{release.project}@v2.0.0" == result["run_name"]
+    assert {k: v for k, v in shown.data.tags.items() if k.startswith("mlflow.")} >= {
+        "mlflow.user": "octocat",
+        "mlflow.source.name": "https://github.com/acme/fraud-model",
+        "mlflow.source.type": "JOB",
+        "mlflow.source.git.commit": "0123456789abcdef0123456789abcdef01234567",
+        "mlflow.source.git.repoURL": "https://github.com/acme/fraud-model",
+    }
+    assert not any("request_id" in key for key in shown.data.tags)
+    (listed,) = client.search_model_versions(f"name = '{release.project}'")
+    assert listed.description.startswith("Release v2.0.0; commit 0123456")
+    assert listed.description.endswith(
+        "CI run https://github.com/acme/fraud-model/actions/runs/4242"
+    )
+    assert not any("request_id" in key for key in listed.tags)
     expected = {
         "lamp.git.commit": "0123456789abcdef0123456789abcdef01234567",
         "lamp.git.ref": "refs/tags/v2.0.0",
@@ -237,17 +256,19 @@ def test_a_release_interrupted_before_registering_completes_on_rerun(release) ->
     first = release.json(key="probe")  # the specs' hashes, from a release of another key
     tags = {
         "lamp.release.key": "v1.0.0",
-        service.TAG_PROJECT: release.project,
-        service.TAG_SPECS: f"{first['specs']['model']}:{first['specs']['endpoint']}",
+        layout.TAG_PROJECT: release.project,
+        layout.TAG_MODEL_SHA: first["specs"]["model"],
+        layout.TAG_ENDPOINT_SHA: first["specs"]["endpoint"],
     }
+    from lamp_cli.gateway import connect
     from lamp_cli.services import runs
-    from lamp_cli.services.client import connect
+    from lamp_cli.services.pairs import Prepared
     from lamp_cli.settings import resolve
     from lamp_cli.specs import load_pair
 
-    backend = connect(resolve({}, environ={"MLFLOW_TRACKING_URI": release.url}))
+    gateway = connect(resolve({}, environ={"MLFLOW_TRACKING_URI": release.url}))
     orphan = client.create_run(exp_id, tags=tags).info.run_id
-    runs.log_specs(backend, load_pair(release.model, release.endpoint), run_id=orphan)
+    runs.log_specs(gateway, Prepared(load_pair(release.model, release.endpoint)), run_id=orphan)
 
     result = release.json()
     assert (result["run_id"], result["reused"], result["created_run"]) == (orphan, True, False)
