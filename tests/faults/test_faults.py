@@ -159,7 +159,7 @@ def test_a_server_failing_every_create_is_exit_6_in_time(
     started = time.monotonic()
     result = lamp("run", "log-spec", "-e", name, *specs_args(specs))
     assert result.exit_code == 6, result.stderr
-    assert time.monotonic() - started < 20  # the README's bound for any command
+    assert time.monotonic() - started < 20  # the documented bound for any command
     assert "kept answering HTTP 503 on run in experiment" in result.stderr
     assert "Traceback" not in result.stderr
     # One create per attempt: MLflow's client did not multiply them.
