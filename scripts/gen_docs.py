@@ -348,7 +348,12 @@ class SchemaWalker:
         for option in options:
             option, _ = self.resolve(option)
             if "anyOf" in option or "oneOf" in option:
-                found += self.constraints(option)
+                inner = self.constraints(option)
+                if option.get("description"):
+                    # A described format (a Kubernetes quantity): the words say it better
+                    # than the pattern that checks it.
+                    inner = [c for c in inner if not c.startswith("matches ")]
+                found += inner
                 continue
             found += _constraints(option)
             if option.get("type") == "array" and isinstance(option.get("items"), dict):
@@ -360,7 +365,7 @@ class SchemaWalker:
     def fields(self, node: dict[str, Any], prefix: str, required: set[str]) -> Iterator[FieldDoc]:
         node, _ = self.resolve(node)
         for name, child in node.get("properties", {}).items():
-            path = f"{prefix}.{name}" if prefix else name
+            path = join_path(prefix, name)
             resolved, description = self.resolve(child)
             options, _ = self.variants(resolved)
             if not description:
@@ -388,6 +393,17 @@ class SchemaWalker:
                     yield from self.fields(target, path, set(target.get("required", [])))
 
 
+def join_path(prefix: str, key: str) -> str:
+    """A field path as `--set` and lamp's messages write it: ``limits["nvidia.com/gpu"]``."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", key):
+        return f'{prefix}["{key}"]'
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _constraints(node: dict[str, Any]) -> list[str]:
     found = []
     if "const" in node:
@@ -409,9 +425,9 @@ def _constraints(node: dict[str, Any]) -> list[str]:
     if "pattern" in node:
         found.append(f"matches {code(node['pattern'])}")
     if "minItems" in node:
-        found.append(f"at least {node['minItems']} items")
+        found.append(f"at least {_plural(node['minItems'], 'item')}")
     if "maxItems" in node:
-        found.append(f"at most {node['maxItems']} items")
+        found.append(f"at most {_plural(node['maxItems'], 'item')}")
     return found
 
 

@@ -124,7 +124,8 @@ def _schema_paths(schema: dict, node: dict, prefix: str) -> list[str]:
 
     paths = []
     for name, child in resolve(node).get("properties", {}).items():
-        path = f"{prefix}.{name}" if prefix else name
+        plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name)
+        path = (f"{prefix}.{name}" if prefix else name) if plain else f'{prefix}["{name}"]'
         paths.append(path)
         for option in child.get("anyOf", [child]):
             target = resolve(option)
