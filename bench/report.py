@@ -155,7 +155,7 @@ class Report:
             verdict = MET if worst <= DEAD_SERVER_LIMIT_S and all_six else MISSED
             rows.append(
                 [
-                    f"dead server: exit 6 within {DEAD_SERVER_LIMIT_S:g} s (README promise)",
+                    f"dead server: exit 6 within {DEAD_SERVER_LIMIT_S:g} s (documented promise)",
                     f"{s(worst)}, exit {'6' if all_six else 'not 6'}",
                     verdict,
                 ]
@@ -168,8 +168,8 @@ class Report:
                     )
                     + f" against {DEAD_SERVER_LIMIT_S:g} s. A port that never answers costs "
                     "each of lamp's attempts its HTTP timeout, plus the backoff between them "
-                    "(main README, 'Dead servers fail fast'), on top of start-up and importing "
-                    "mlflow (section 3 has the import time on this machine)."
+                    "(docs/guides/settings.md, 'Dead servers fail fast'), on top of start-up "
+                    "and importing mlflow (section 3 has the import time on this machine)."
                 )
         return rows
 

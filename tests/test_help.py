@@ -90,19 +90,6 @@ def test_every_option_has_help_and_names_each_variable_once(path, command) -> No
             assert record[1].count(env_name) == 1, f"{param.name}: {env_name} shown twice"
 
 
-def test_the_readme_cli_reference_is_current() -> None:
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "cli_reference.py"
-    spec = importlib.util.spec_from_file_location("cli_reference", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    current = module.README.read_text(encoding="utf-8")
-    assert module.updated(current) == current, "run: python scripts/cli_reference.py"
-
-
 @pytest.mark.parametrize(
     "argv",
     [

@@ -158,7 +158,7 @@ def test_a_server_failing_every_create_is_exit_6_in_time(
     started = time.monotonic()
     result = lamp("run", "log-spec", "-e", name, *specs_args(specs))
     assert result.exit_code == 6, result.stderr
-    assert time.monotonic() - started < 20  # the README's bound for any command
+    assert time.monotonic() - started < 20  # the documented bound for any command
     # MLflow before 3.18 retries the 503s itself and says so; 3.18 leaves every retry to lamp.
     assert re.search(r"(kept answering|answered) HTTP 503 on run in experiment", result.stderr)
     assert "Traceback" not in result.stderr
