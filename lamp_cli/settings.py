@@ -43,6 +43,9 @@ SETTINGS: tuple[SettingDef, ...] = (
     ),
     SettingDef("uc-catalog", ("LAMP_UC_CATALOG",), "Unity Catalog catalog of bare project ids"),
     SettingDef("uc-schema", ("LAMP_UC_SCHEMA",), "Unity Catalog schema of bare project ids"),
+    # A bare name is looked up on PATH; a path under [tool.lamp] is relative to pyproject.toml.
+    SettingDef("helm", ("LAMP_HELM",), "helm binary that renders the chart"),
+    SettingDef("kube-version", ("LAMP_KUBE_VERSION",), "Kubernetes version the chart renders for"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -59,6 +62,8 @@ class Settings:
     endpoint_spec: Path | None = None
     uc_catalog: str | None = None
     uc_schema: str | None = None
+    helm: str | None = None
+    kube_version: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The project directory (that of the pyproject.toml holding [tool.lamp]), else the working
     #: directory: where the embedded store lives and provenance is read.

@@ -39,6 +39,7 @@ from lamp_cli.settings import is_databricks_uri
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from lamp_cli.services import manifests
     from lamp_cli.settings import Settings
     from lamp_cli.specs import SpecPair
 
@@ -124,6 +125,8 @@ class Request:
     aliases: Sequence[str] = ()
     new_release: bool = False
     wait_timeout: float = 300.0
+    #: Render the chart and check its manifests before anything is written (``None``: don't).
+    check_manifests: manifests.Options | None = None
 
 
 def default_experiment(settings: Settings, project: str) -> str:
@@ -169,6 +172,10 @@ def release_files(
         verify_image=request.verify_image,
         look_up_by_default=True,
     )
+    if request.check_manifests is not None:
+        from lamp_cli.services import manifests
+
+        manifests.check(pair, settings, request.check_manifests, notice=say)
     return release(
         connect(),
         pair,
