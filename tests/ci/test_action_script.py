@@ -119,6 +119,9 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "release_key": None,
         "new_release": False,
         "wait_timeout": 300.0,
+        # The action has no input for these; release's defaults apply.
+        "check_manifests": False,
+        "chart": None,
     }
 
 

@@ -337,3 +337,55 @@ def test_the_readme_example_is_what_lamp_prints(lamp, helm) -> None:
     assert result.exit_code == 0, result.stderr
     printed = result.stdout.split(head, 1)[1].split("---\n", 1)[0]
     assert shown == printed
+
+
+def test_a_statefulset_serves_as_well(lamp, helm, chart_copy) -> None:
+    chart = chart_copy(
+        ("templates/deployment.yaml", "kind: Deployment", "kind: StatefulSet"),
+        ("templates/deployment.yaml", "  strategy:\n", "  serviceName: fraud-detector\n  x:\n"),
+        ("templates/hpa.yaml", "    kind: Deployment", "    kind: StatefulSet"),
+    )
+    # A StatefulSet has no `strategy`: the unknown field stands in for it, and is refused.
+    [problem] = problems(lamp("-o", "json", "spec", "render", *SPECS, "-f", "manifests",
+                              "--chart", str(chart)))  # fmt: skip
+    assert (problem["object"], problem["field"]) == ("StatefulSet/fraud-detector", "spec.x")
+    strategy = "  strategy:\n    {{- toYaml .Values.strategy | nindent 4 }}\n"
+    chart = chart_copy(
+        ("templates/deployment.yaml", "kind: Deployment", "kind: StatefulSet"),
+        ("templates/deployment.yaml", strategy, "  serviceName: fraud-detector\n"),
+        ("templates/hpa.yaml", "    kind: Deployment", "    kind: StatefulSet"),
+        name="statefulset",
+    )
+    result = render(lamp, "--chart", str(chart))
+    assert result.exit_code == 0, result.stderr
+    assert "StatefulSet/fraud-detector uses the specs" in result.stderr
+
+
+def test_a_local_chart_of_another_name_is_said(lamp, helm, chart_copy) -> None:
+    chart = chart_copy(("Chart.yaml", "name: lamp-serving", "name: vendored-serving"))
+    result = render(lamp, "--chart", str(chart))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"rendering {chart} (vendored-serving 1.2.0) instead of the endpoint spec's chart "
+        "lamp-serving 1.2.0" in result.stderr
+    )
+
+
+def test_helm_and_kube_version_from_pyproject(
+    lamp, helm_binary, isolated_env: Path, monkeypatch
+) -> None:
+    tools = isolated_env / "tools"
+    tools.mkdir()
+    (tools / "helm").symlink_to(helm_binary)
+    (isolated_env / "pyproject.toml").write_text(
+        '[tool.lamp]\nhelm = "tools/helm"\nkube-version = "1.33"\n', encoding="utf-8"
+    )
+    settings = {row["name"]: row for row in lamp.json("config", "show")}
+    assert settings["helm"] == {"name": "helm", "value": "tools/helm", "source": "pyproject"}
+    assert settings["kube-version"]["value"] == "1.33"
+    nested = isolated_env / "sub"
+    nested.mkdir()
+    monkeypatch.chdir(nested)  # a relative helm path is relative to pyproject.toml
+    result = render(lamp, "--chart", str(CHART))
+    assert result.exit_code == 0, result.stderr
+    assert "valid for Kubernetes 1.33" in result.stderr
