@@ -14,18 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamp_cli.errors import Problem
+from lamp_cli.specs.chart_container import (
+    ContainerChecks,
+    as_dict,
+    as_list,
+    dig,
+    or_nothing,
+    same_quantity,
+)
 from lamp_cli.specs.manifests import Manifest
-from lamp_cli.specs.paths import format_path
-from lamp_cli.specs.quantity import QuantityError, parse_quantity
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
-#: Kubernetes' defaults of a Probe's timings, in the order lamp's values list them.
-PROBE_DEFAULTS = {
-    "periodSeconds": 10,
-    "timeoutSeconds": 1,
-    "failureThreshold": 3,
-    "initialDelaySeconds": 0,
-}
 ROLLING_DEFAULT = "25%"
 
 
@@ -40,54 +39,10 @@ class ChartUse:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _dig(node: Any, *keys: str | int) -> Any:
-    for key in keys:
-        if isinstance(key, int):
-            if not isinstance(node, list) or key >= len(node):
-                return None
-        elif not isinstance(node, dict):
-            return None
-        node = node[key] if isinstance(key, int) else node.get(key)
-    return node
-
-
-def _list(node: Any) -> list[Any]:
-    return node if isinstance(node, list) else []
-
-
-def _dict(node: Any) -> dict[str, Any]:
-    return node if isinstance(node, dict) else {}
-
-
-def _same_quantity(a: Any, b: Any) -> bool:
-    try:
-        return parse_quantity(str(a)).value == parse_quantity(str(b)).value
-    except QuantityError:
-        return str(a) == str(b)
-
-
-def _shown(value: Any) -> str:
-    return "nothing" if value is None else str(value)
-
-
-class _Checker:
+class _Checker(ContainerChecks):
     def __init__(self, values: dict[str, Any], manifests: list[Manifest]) -> None:
-        self.values = values
-        self.manifests = manifests
-        self.port = values.get("containerPort")
-        self.result = ChartUse()
-
-    def miss(self, where: Manifest | None, path: list[str | int], message: str) -> None:
-        self.result.problems.append(
-            Problem(
-                message,
-                file=where.source if where else None,
-                field=format_path(path) or None,
-                object=where.ref if where else None,
-            )
-        )
-
-    # -- the serving workload ------------------------------------------------------------
+        super().__init__(values, manifests)
+        self.result = ChartUse(problems=self.problems)
 
     def find_workload(self) -> tuple[Manifest, int] | None:
         workloads = [
@@ -96,24 +51,24 @@ class _Checker:
         found = [
             (m, i)
             for m in workloads
-            for i, c in enumerate(_list(_dig(m.body, "spec", "template", "spec", "containers")))
-            if any(_dig(p, "containerPort") == self.port for p in _list(_dig(c, "ports")))
+            for i, c in enumerate(as_list(dig(m.body, "spec", "template", "spec", "containers")))
+            if any(dig(p, "containerPort") == self.port for p in as_list(dig(c, "ports")))
         ]
         name = self.values.get("fullnameOverride")
         found.sort(key=lambda hit: hit[0].name != name)
         if found:
             return found[0]
-        image = _dig(self.values, "image", "reference")
+        image = dig(self.values, "image", "reference")
         containers = [
             (m, i, c)
             for m in workloads
-            for i, c in enumerate(_list(_dig(m.body, "spec", "template", "spec", "containers")))
+            for i, c in enumerate(as_list(dig(m.body, "spec", "template", "spec", "containers")))
         ]
-        by_image = [(m, i, c) for m, i, c in containers if _dig(c, "image") == image]
+        by_image = [(m, i, c) for m, i, c in containers if dig(c, "image") == image]
         hits = by_image or (containers if len(containers) == 1 else [])
         if hits:
             m, i, c = hits[0]
-            ports = [str(_dig(p, "containerPort")) for p in _list(_dig(c, "ports"))]
+            ports = [str(dig(p, "containerPort")) for p in as_list(dig(c, "ports"))]
             self.miss(
                 m,
                 ["spec", "template", "spec", "containers", i, "ports"],
@@ -132,170 +87,10 @@ class _Checker:
 
     # -- the container -------------------------------------------------------------------
 
-    def check_container(self, workload: Manifest, index: int) -> None:
-        at: list[str | int] = ["spec", "template", "spec", "containers", index]
-        container = _dict(_dig(workload.body, *at))
-        self.check_image(workload, at, container)
-        self.check_probes(workload, at, container)
-        self.check_resources(workload, at, container)
-        self.check_env(workload, at, container)
-
-    def check_image(
-        self, workload: Manifest, at: list[str | int], container: dict[str, Any]
-    ) -> None:
-        image = _dict(self.values.get("image"))
-        expected, digest = image.get("reference"), image.get("digest")
-        actual = container.get("image")
-        accepted = {expected}
-        if digest:
-            accepted.add(f"{image.get('repository')}:{image.get('tag')}@{digest}")
-        if actual in accepted:
-            return
-        if digest and not str(actual or "").endswith(f"@{digest}"):
-            message = (
-                f"the chart ignores `image.digest`: the container runs {_shown(actual)}, "
-                f"not the pinned {expected}"
-            )
-        else:
-            message = f"the chart ignores `image.reference` ({expected}): the container runs "
-            message += _shown(actual)
-        self.miss(workload, [*at, "image"], message)
-
-    def _port_matches(self, port: Any, container: dict[str, Any]) -> bool:
-        if port == self.port:
-            return True
-        named = {_dig(p, "name"): _dig(p, "containerPort") for p in _list(container.get("ports"))}
-        return isinstance(port, str) and named.get(port) == self.port
-
-    def check_probes(
-        self, workload: Manifest, at: list[str | int], container: dict[str, Any]
-    ) -> None:
-        for name, probe in _dict(self.values.get("probes")).items():
-            key = f"{name}Probe"
-            rendered = container.get(key)
-            where = [*at, key]
-            if not isinstance(rendered, dict):
-                self.miss(workload, where, f"the chart ignores `probes.{name}`: no {key}")
-                continue
-            path = _dig(probe, "httpGet", "path")
-            http = rendered.get("httpGet")
-            if not isinstance(http, dict):
-                kinds = [k for k in ("exec", "tcpSocket", "grpc") if k in rendered] or ["no"]
-                self.miss(
-                    workload,
-                    where,
-                    f"the chart ignores `probes.{name}.httpGet` (GET {path} on port "
-                    f"{self.port}): it renders a {kinds[0]} probe",
-                )
-            else:
-                if http.get("path") != path:
-                    self.miss(
-                        workload,
-                        [*where, "httpGet", "path"],
-                        f"the chart ignores `probes.{name}.httpGet.path` ({path}): it renders "
-                        f"{_shown(http.get('path'))}",
-                    )
-                if not self._port_matches(http.get("port"), container):
-                    self.miss(
-                        workload,
-                        [*where, "httpGet", "port"],
-                        f"the chart ignores `probes.{name}.httpGet.port` ({self.port}): it "
-                        f"renders {_shown(http.get('port'))}",
-                    )
-            for timing, default in PROBE_DEFAULTS.items():
-                if timing not in probe:
-                    continue
-                actual = rendered.get(timing, default)
-                if actual != probe[timing]:
-                    shown = (
-                        actual if timing in rendered else f"none (Kubernetes' default {default})"
-                    )
-                    self.miss(
-                        workload,
-                        [*where, timing],
-                        f"the chart ignores `probes.{name}.{timing}` ({probe[timing]}): it "
-                        f"renders {shown}",
-                    )
-
-    def check_resources(
-        self, workload: Manifest, at: list[str | int], container: dict[str, Any]
-    ) -> None:
-        expected = _dict(self.values.get("resources"))
-        actual = _dict(container.get("resources"))
-        for section in ("requests", "limits"):
-            want, have = _dict(expected.get(section)), _dict(actual.get(section))
-            for key, value in want.items():
-                where = [*at, "resources", section, key]
-                if key not in have:
-                    self.miss(
-                        workload,
-                        where,
-                        f"the chart ignores `resources.{section}.{key}` ({value}): not set",
-                    )
-                elif not _same_quantity(have[key], value):
-                    self.miss(
-                        workload,
-                        where,
-                        f"the chart ignores `resources.{section}.{key}` ({value}): it renders "
-                        f"{have[key]}",
-                    )
-            for key in have:
-                if key not in want:
-                    self.miss(
-                        workload,
-                        [*at, "resources", section, key],
-                        f"the chart sets {section}.{key} {have[key]}, which the endpoint spec "
-                        "does not (a default of the chart's values?)",
-                    )
-
-    def check_env(self, workload: Manifest, at: list[str | int], container: dict[str, Any]) -> None:
-        rendered: dict[str, tuple[int, dict[str, Any]]] = {}
-        for i, entry in enumerate(_list(container.get("env"))):
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                rendered[entry["name"]] = (i, entry)  # the last of one name is the one in force
-        for entry in _list(self.values.get("env")):
-            name = _dig(entry, "name")
-            ref = _dig(entry, "valueFrom", "secretKeyRef")
-            wanted = (
-                f"from secret {_dig(ref, 'name')} key {_dig(ref, 'key')}"
-                if ref is not None
-                else f"= {_dig(entry, 'value')!r}"
-            )
-            if name not in rendered:
-                self.miss(
-                    workload,
-                    [*at, "env"],
-                    f"the chart ignores `env` {name} ({wanted}): the container has no such "
-                    "variable",
-                )
-                continue
-            i, actual = rendered[name]
-            if ref is not None:
-                have = _dig(actual, "valueFrom", "secretKeyRef")
-                same = _dig(have, "name") == _dig(ref, "name") and _dig(have, "key") == _dig(
-                    ref, "key"
-                )
-                shown = (
-                    f"secret {_dig(have, 'name')} key {_dig(have, 'key')}"
-                    if have is not None
-                    else "a plain value"
-                )
-            else:
-                same = actual.get("value") == _dig(entry, "value") and "valueFrom" not in actual
-                shown = repr(actual["value"]) if "value" in actual else "a reference"
-            if not same:
-                self.miss(
-                    workload,
-                    [*at, "env", i],
-                    f"the chart ignores `env` {name} ({wanted}): it renders {shown}",
-                )
-
-    # -- the pod and the workload ----------------------------------------------------------
-
     def check_scheduling(self, workload: Manifest) -> None:
-        pod = _dict(_dig(workload.body, "spec", "template", "spec"))
-        have = _dict(pod.get("nodeSelector"))
-        for key, value in _dict(self.values.get("nodeSelector")).items():
+        pod = as_dict(dig(workload.body, "spec", "template", "spec"))
+        have = as_dict(pod.get("nodeSelector"))
+        for key, value in as_dict(self.values.get("nodeSelector")).items():
             if have.get(key) != value:
                 shown = f"{key}={have[key]}" if key in have else "no such label"
                 self.miss(
@@ -303,10 +98,10 @@ class _Checker:
                     ["spec", "template", "spec", "nodeSelector", key],
                     f"the chart ignores `nodeSelector` {key}={value}: it renders {shown}",
                 )
-        tolerations = [_toleration(t) for t in _list(pod.get("tolerations"))]
-        for wanted in _list(self.values.get("tolerations")):
+        tolerations = [_toleration(t) for t in as_list(pod.get("tolerations"))]
+        for wanted in as_list(self.values.get("tolerations")):
             if _toleration(wanted) not in tolerations:
-                described = ", ".join(f"{k}={v}" for k, v in _dict(wanted).items())
+                described = ", ".join(f"{k}={v}" for k, v in as_dict(wanted).items())
                 self.miss(
                     workload,
                     ["spec", "template", "spec", "tolerations"],
@@ -314,10 +109,10 @@ class _Checker:
                 )
 
     def check_strategy(self, workload: Manifest) -> None:
-        strategy = _dict(self.values.get("strategy"))
+        strategy = as_dict(self.values.get("strategy"))
         if workload.kind != "Deployment" or not strategy:
             return  # a StatefulSet's updateStrategy has no Recreate and no maxSurge to compare
-        have = _dict(_dig(workload.body, "spec", "strategy"))
+        have = as_dict(dig(workload.body, "spec", "strategy"))
         wanted_type = strategy.get("type", "RollingUpdate")
         have_type = have.get("type", "RollingUpdate")
         if have_type != wanted_type:
@@ -327,8 +122,8 @@ class _Checker:
                 f"the chart ignores `strategy.type` ({wanted_type}): it renders {have_type}",
             )
             return
-        rolling = _dict(have.get("rollingUpdate"))
-        for key, value in _dict(strategy.get("rollingUpdate")).items():
+        rolling = as_dict(have.get("rollingUpdate"))
+        for key, value in as_dict(strategy.get("rollingUpdate")).items():
             actual = rolling.get(key, ROLLING_DEFAULT)
             if str(actual) != str(value):
                 self.miss(
@@ -339,15 +134,15 @@ class _Checker:
                 )
 
     def check_scale(self, workload: Manifest) -> None:
-        autoscaling = _dict(self.values.get("autoscaling"))
+        autoscaling = as_dict(self.values.get("autoscaling"))
         hpas = [
             m
             for m in self.manifests
             if m.kind == "HorizontalPodAutoscaler"
-            and _dig(m.body, "spec", "scaleTargetRef", "kind") == workload.kind
-            and _dig(m.body, "spec", "scaleTargetRef", "name") == workload.name
+            and dig(m.body, "spec", "scaleTargetRef", "kind") == workload.kind
+            and dig(m.body, "spec", "scaleTargetRef", "name") == workload.name
         ]
-        replicas = _dig(workload.body, "spec", "replicas")
+        replicas = dig(workload.body, "spec", "replicas")
         if not autoscaling.get("enabled"):
             wanted = self.values.get("replicaCount")
             if (1 if replicas is None else replicas) != wanted:
@@ -381,7 +176,7 @@ class _Checker:
                 f"sets replicas {replicas} although {hpa.ref} owns the scale "
                 "(`autoscaling.enabled`): every sync would reset it",
             )
-        spec = _dict(hpa.body.get("spec"))
+        spec = as_dict(hpa.body.get("spec"))
         for key in ("minReplicas", "maxReplicas"):
             actual = spec.get(key, 1 if key == "minReplicas" else None)
             if actual != autoscaling.get(key):
@@ -389,7 +184,7 @@ class _Checker:
                     hpa,
                     ["spec", key],
                     f"the chart ignores `autoscaling.{key}` ({autoscaling.get(key)}): it "
-                    f"renders {_shown(actual)}",
+                    f"renders {or_nothing(actual)}",
                 )
         self.check_metric(hpa, spec, autoscaling)
 
@@ -405,30 +200,30 @@ class _Checker:
                 hpa,
                 ["spec"],
                 f"the chart ignores `autoscaling.metric` {metric} / `autoscaling.target` "
-                f"{target}: autoscaling/v1 scales on cpu {_shown(actual)}%",
+                f"{target}: autoscaling/v1 scales on cpu {or_nothing(actual)}%",
             )
             return
-        metrics = [_dict(m) for m in _list(spec.get("metrics"))]
+        metrics = [as_dict(m) for m in as_list(spec.get("metrics"))]
         for found in metrics:
             if metric in ("cpu", "memory"):
-                resource = _dict(found.get("resource"))
+                resource = as_dict(found.get("resource"))
                 if (
                     found.get("type") == "Resource"
                     and resource.get("name") == metric
-                    and _dig(resource, "target", "type") == "Utilization"
-                    and _dig(resource, "target", "averageUtilization") == target
+                    and dig(resource, "target", "type") == "Utilization"
+                    and dig(resource, "target", "averageUtilization") == target
                 ):
                     return
             else:
                 # Requests in flight or per second are custom metrics whose name is the
                 # chart's to choose; their target must be the spec's.
                 kind = str(found.get("type") or "")
-                goal = _dict(_dig(found, kind[:1].lower() + kind[1:], "target"))
+                goal = as_dict(dig(found, kind[:1].lower() + kind[1:], "target"))
                 value = goal.get("averageValue", goal.get("value"))
                 if (
                     kind in ("Pods", "Object", "External")
                     and value is not None
-                    and _same_quantity(value, target)
+                    and same_quantity(value, target)
                 ):
                     return
         described = "; ".join(_describe_metric(m) for m in metrics) or "no metric"
@@ -440,18 +235,18 @@ class _Checker:
         )
 
     def check_service(self, workload: Manifest, container: dict[str, Any]) -> None:
-        labels = _dict(_dig(workload.body, "spec", "template", "metadata", "labels"))
+        labels = as_dict(dig(workload.body, "spec", "template", "metadata", "labels"))
         selecting = [
             m
             for m in self.manifests
             if m.kind == "Service"
-            and _dict(_dig(m.body, "spec", "selector"))
-            and all(labels.get(k) == v for k, v in _dict(_dig(m.body, "spec", "selector")).items())
+            and as_dict(dig(m.body, "spec", "selector"))
+            and all(labels.get(k) == v for k, v in as_dict(dig(m.body, "spec", "selector")).items())
         ]
         for service in selecting:
-            for port in _list(_dig(service.body, "spec", "ports")):
-                target = _dig(port, "targetPort")
-                if self._port_matches(_dig(port, "port") if target is None else target, container):
+            for port in as_list(dig(service.body, "spec", "ports")):
+                target = dig(port, "targetPort")
+                if self.port_matches(dig(port, "port") if target is None else target, container):
                     self.result.service = service.ref
                     return
         if not selecting:
@@ -471,7 +266,7 @@ class _Checker:
 
 
 def _toleration(item: Any) -> tuple[Any, ...]:
-    t = _dict(item)
+    t = as_dict(item)
     return (
         t.get("key"),
         t.get("operator") or "Equal",
@@ -483,9 +278,9 @@ def _toleration(item: Any) -> tuple[Any, ...]:
 
 def _describe_metric(metric: dict[str, Any]) -> str:
     kind = str(metric.get("type") or "?")
-    body = _dict(metric.get(kind[:1].lower() + kind[1:]))
-    name = body.get("name") or _dig(body, "metric", "name") or "?"
-    goal = _dict(body.get("target"))
+    body = as_dict(metric.get(kind[:1].lower() + kind[1:]))
+    name = body.get("name") or dig(body, "metric", "name") or "?"
+    goal = as_dict(body.get("target"))
     value = next(
         (goal[k] for k in ("averageUtilization", "averageValue", "value") if k in goal), "?"
     )
@@ -499,7 +294,7 @@ def check_chart_use(values: dict[str, Any], manifests: list[Manifest]) -> ChartU
     if found is not None:
         workload, index = found
         checker.result.workload = workload.ref
-        container = _dict(_dig(workload.body, "spec", "template", "spec", "containers", index))
+        container = as_dict(dig(workload.body, "spec", "template", "spec", "containers", index))
         checker.check_container(workload, index)
         checker.check_scale(workload)
         checker.check_scheduling(workload)
