@@ -27,6 +27,8 @@ class Problem:
     line: int | None = None
     column: int | None = None
     field: str | None = None
+    #: The Kubernetes object the problem is in, as ``Kind/name``, for rendered manifests.
+    object: str | None = None
 
     def __str__(self) -> str:
         where = ""
@@ -37,7 +39,8 @@ class Problem:
                 if self.column:
                     where += f":{self.column}"
             where += ": "
-        what = f"{self.field}: " if self.field else ""
+        what = f"{self.object}: " if self.object else ""
+        what += f"{self.field}: " if self.field else ""
         return f"{where}{what}{self.message}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +49,7 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "field": self.field,
+            "object": self.object,
             "message": self.message,
         }
 

@@ -52,6 +52,9 @@ SETTINGS: tuple[SettingDef, ...] = (
         "credential-looking variables ${...} may expand in specs",
         is_list=True,
     ),
+    # A bare name is looked up on PATH; a path under [tool.lamp] is relative to pyproject.toml.
+    SettingDef("helm", ("LAMP_HELM",), "helm binary that renders the chart"),
+    SettingDef("kube-version", ("LAMP_KUBE_VERSION",), "Kubernetes version the chart renders for"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -69,6 +72,8 @@ class Settings:
     uc_catalog: str | None = None
     uc_schema: str | None = None
     interpolate_allow: tuple[str, ...] = ()
+    helm: str | None = None
+    kube_version: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The project directory (that of the pyproject.toml holding [tool.lamp]), else the working
     #: directory: where the embedded store lives and provenance is read.

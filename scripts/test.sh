@@ -46,6 +46,10 @@ if [ "$LOWEST_TESTS" != 0 ]; then
     LOWEST_INSTALL_PID=$!
 fi
 
+# The real helm for the tests of rendered manifests, into the git-ignored .tools/bin (see
+# scripts/get_helm.py). Where it cannot run, it says why, and those tests skip with the reason.
+"$PYTHON" scripts/get_helm.py >/dev/null
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m mypy

@@ -29,15 +29,18 @@ def doctor(lamp) -> tuple[int, dict[str, dict]]:
     return result.exit_code, {c["name"]: c for c in json.loads(result.stdout)}
 
 
-def test_all_checks_pass(lamp, server_env, specs, unique, isolated_env) -> None:
+def test_all_checks_pass(lamp, server_env, specs, unique, isolated_env, monkeypatch) -> None:
     not_on_ecr(specs)
     lamp("project", "create", f"doc-{unique}")
     configure(isolated_env, specs, project=f"doc-{unique}", experiment=f"doc-{unique}")
+    # No helm on PATH: the manifests are not rendered (tests/manifests render them).
+    monkeypatch.setenv("PATH", str(isolated_env / "no-bin"))
     code, checks = doctor(lamp)
     assert code == 0, checks
-    assert [c["status"] for c in checks.values()] == ["ok"] * 6 + ["skipped"]
+    assert [c["status"] for c in checks.values()] == ["ok"] * 6 + ["skipped"] * 2
     assert "will be created" in checks["experiment"]["detail"]
     assert "not ECR" in checks["image"]["detail"]
+    assert checks["manifests"]["detail"].startswith("helm not found on PATH")
     from mlflow.tracking import MlflowClient
 
     assert MlflowClient(server_env).get_experiment_by_name(f"doc-{unique}") is None

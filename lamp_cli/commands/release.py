@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,10 +19,13 @@ from lamp_cli.commands._common import (
     spec_paths,
     state,
 )
+from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from lamp_cli.services.manifests import Options
 
 REST_CALL_BUDGET = {"release": 14, "release (rerun)": 5}  # most REST calls; see tests/budget
 
@@ -99,6 +103,23 @@ def release(
             show_default=False,
         ),
     ] = None,
+    check_manifests: Annotated[
+        bool,
+        typer.Option(
+            "--check-manifests",
+            help="Before writing anything, render the chart with helm and check its manifests "
+            "as `lamp spec render -f manifests` does (exit 3 on a problem, 4 without helm).",
+        ),
+    ] = False,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="With --check-manifests: render this chart directory or .tgz instead of "
+            "pulling the endpoint spec's chart.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Record a release in one idempotent step: experiment, run, specs, version, aliases.
 
@@ -106,7 +127,8 @@ def release(
     experiment, logs the specs to a run tagged with the release key and its provenance,
     registers the run under the project (which must exist: exit 4) and sets the aliases.
     Rerunning the same release key with the same specs returns the same run and version (exit
-    0); other specs under the same key are a conflict (exit 5) unless --new-release. In GitHub
+    0); other specs under the same key are a conflict (exit 5) unless --new-release. With
+    --check-manifests the chart's manifests are rendered and checked first. In GitHub
     Actions, run_id, experiment_id, model_version, image, ... are step outputs and a summary is
     written. AWS credentials come from boto3's standard chain.
 
@@ -115,6 +137,8 @@ def release(
         lamp release --project fraud-detector-prj --alias candidate
 
         VERSION=$(lamp -o quiet release --image "$REGISTRY/fraud-detector:$TAG")
+
+        lamp release --check-manifests --chart deploy/chart --alias candidate
     """
     from lamp_cli.services import release as releases
 
@@ -123,6 +147,8 @@ def release(
     project = project or settings.project
     require({"--project": project}, setting="project", env="LAMP_PROJECT_ID")
     assert project is not None
+    if chart is not None and not check_manifests:
+        raise UsageError("--chart applies with --check-manifests")
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     request = releases.Request(
         project=project,
@@ -138,6 +164,7 @@ def release(
         wait_timeout=wait_timeout,
         run_name=run_name,
         description=description,
+        check_manifests=_manifest_options(chart) if check_manifests else None,
     )
     result = releases.release_files(lambda: gateway(ctx), settings, request, notice=out.notice)
     for name, previous in result.moved_aliases.items():
@@ -178,3 +205,9 @@ def release(
         )
 
     out.emit(result.to_dict(), human=render, quiet=str(version.version))
+
+
+def _manifest_options(chart: Path | None) -> Options:
+    from lamp_cli.services.manifests import Options
+
+    return Options(chart=chart)

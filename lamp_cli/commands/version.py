@@ -17,9 +17,13 @@ from lamp_cli.commands._common import (
     state,
 )
 from lamp_cli.commands._render import (
+    ChartOption,
     ChartSchemaOption,
+    HelmOption,
+    KubeVersionOption,
     RenderFormat,
     RenderFormatOption,
+    check_render_options,
     emit_render,
     render_version,
 )
@@ -157,21 +161,37 @@ def render(
     project_option: ProjectOption = None,
     format_: RenderFormatOption = RenderFormat.both,
     chart_schema: ChartSchemaOption = None,
+    chart: ChartOption = None,
+    helm: HelmOption = None,
+    kube_version: KubeVersionOption = None,
 ) -> None:
-    """Print the Helm values and the Argo CD Application the operator applies for a version.
+    """Print the Helm values and the Argo CD Application the operator applies for a version,
+    or (-f manifests) the Kubernetes manifests its chart renders.
 
     The specs are read through models:/ exactly as the operator reads them, validated again as a
-    pair, and rendered like `lamp spec render`.
+    pair, and rendered and checked like `lamp spec render`.
 
     Examples:
 
         lamp version render fraud-detector-prj @production --format application
 
-        lamp -o json version render fraud-detector-prj 3 --format values
+        lamp version render fraud-detector-prj @candidate -f manifests \\
+            --chart deploy/chart
     """
     project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
+    app_state = state(ctx)
+    check_render_options(format_, chart, helm, kube_version)
     _, pair = versions.read_pair(gateway(ctx), project, _ref(version))
-    emit_render(state(ctx).out, pair, format_, chart_schema)
+    emit_render(
+        app_state.out,
+        pair,
+        format_,
+        chart_schema,
+        app_state.settings,
+        chart=chart,
+        helm=helm,
+        kube_version=kube_version,
+    )
 
 
 @app.command("diff")

@@ -44,7 +44,8 @@ def run_checks(
     *,
     verify_image: bool | None = None,
 ) -> list[Check]:
-    """Settings, specs, tracking server, registry, experiment, project and image, in that order.
+    """Settings, specs, tracking server, registry, experiment, project, image and manifests,
+    in that order.
 
     The spec files and the image look-up are exactly those of ``lamp release`` with the same
     settings and ``--verify-image`` choice.
@@ -65,6 +66,7 @@ def run_checks(
     checks.append(_check_experiment(gateway, settings))
     checks.append(_check_project(gateway, settings))
     checks.append(_check_image(pair, verify_image))
+    checks.append(_check_manifests(pair, settings))
     return checks
 
 
@@ -184,3 +186,26 @@ def _check_image(pair: SpecPair | None, verify: bool | None) -> Check:
             hint="update the digest in the model spec, or drop it and let lamp pin it",
         )
     return Check("image", OK, f"{image.repository}:{image.tag} is {digest}")
+
+
+def _check_manifests(pair: SpecPair | None, settings: Settings) -> Check:
+    """The chart rendered by helm with the specs' values: valid, and using the specs. Skipped
+    when no helm is found (none configured and none on PATH)."""
+    if pair is None:
+        return Check("manifests", SKIPPED, "no valid specs to render")
+    from lamp_cli.services import helm, manifests
+
+    try:
+        rendered = manifests.check(pair, settings, manifests.Options())
+    except helm.HelmNotFound as err:
+        if settings.helm:
+            return _failed("manifests", err)
+        return Check(
+            "manifests", SKIPPED, f"{err.message}; the chart is not rendered", hint=err.hint
+        )
+    except LampError as err:
+        check = _failed("manifests", err)
+        if err.problems:
+            check.detail += ": " + "; ".join(str(p) for p in err.problems[:3])
+        return check
+    return Check("manifests", OK, rendered.summary())

@@ -31,6 +31,7 @@ from lamp_cli.settings import is_databricks_uri
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from lamp_cli.services import manifests
     from lamp_cli.settings import Settings
     from lamp_cli.specs import SpecPair
 
@@ -105,6 +106,8 @@ class Request:
     wait_timeout: float = 300.0
     run_name: str | None = None
     description: str | None = None
+    #: Render the chart and check its manifests before anything is written (``None``: don't).
+    check_manifests: manifests.Options | None = None
 
 
 def default_experiment(settings: Settings, project: str) -> str:
@@ -154,6 +157,10 @@ def release_files(
         look_up_by_default=True,
         notice=say,
     )
+    if request.check_manifests is not None:
+        from lamp_cli.services import manifests
+
+        manifests.check(prepared.pair, settings, request.check_manifests, notice=say)
     short_project = request.project.rsplit(".", 1)[-1]
     return release(
         connect(),

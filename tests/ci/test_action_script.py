@@ -121,6 +121,9 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "wait_timeout": 300.0,
         "run_name": None,
         "description": None,
+        # The action has no input for these; release's defaults apply.
+        "check_manifests": False,
+        "chart": None,
     }
 
 
