@@ -49,7 +49,8 @@ def set_(
         list[str],
         typer.Argument(
             help="The project (omitted: --project, LAMP_PROJECT_ID or [tool.lamp]), the alias, "
-            "and the version number it should point at.",
+            "and the version it should point at: a number, or @OTHER for the version another "
+            "alias points at.",
             metavar="[LAMP_PROJECT_ID] ALIAS VERSION",
             show_default=False,
         ),
@@ -68,10 +69,15 @@ def set_(
         lamp version alias set fraud-detector-prj production 4 --expect-current 3
 
         lamp version alias set fraud-detector-prj staging 5 --expect-current none
+
+        lamp version alias set fraud-detector-prj production @candidate
     """
     project, (alias, version) = split_project(ctx, args, ("ALIAS", "VERSION"), project_option)
-    if not version.isdigit():
-        raise UsageError(f"VERSION must be a version number, not '{version}'")
+    if not version.isdigit() and not version.startswith("@"):
+        raise UsageError(
+            f"VERSION must be a version number or @ALIAS (where another alias points), "
+            f"not '{version}'"
+        )
     expected, expect_unset = _expected(expect_current)
     move = aliases.set_alias(
         gateway(ctx),

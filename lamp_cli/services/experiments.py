@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from lamp_cli.errors import Conflict, InvalidInput, NotFound, Subject
 from lamp_cli.gateway import Gateway, databricks
 from lamp_cli.records import ExperimentRecord
+from lamp_cli.services import suggest
 
 MAX_NAME = 500
 
@@ -117,9 +118,12 @@ def get(gateway: Gateway, name_or_id: str) -> ExperimentRecord:
             exp = None
     if exp is None or exp.lifecycle_stage == "deleted":
         state = " (it is deleted)" if exp is not None else ""
+        close = suggest.did_you_mean(name_or_id, lambda: [e.name for e in list_all(gateway)])
         raise NotFound(
             f"experiment '{name_or_id}' not found{state}",
-            hint=f"list experiments with `lamp experiment list`, or create it: "
+            hint=f"{close}`lamp experiment list` shows them all"
+            if close
+            else "`lamp experiment list` shows the experiments; create this one with "
             f"lamp experiment create {name_or_id}",
         )
     return exp

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lamp_cli.errors import Conflict, Subject
+from lamp_cli.errors import Conflict, NotFound, Subject
 from lamp_cli.gateway import Gateway
 from lamp_cli.records import ProjectRecord
-from lamp_cli.services import names
+from lamp_cli.services import names, suggest
 
 
 def registered_name(gateway: Gateway, project: str) -> str:
@@ -25,8 +25,19 @@ def subject(name: str) -> Subject:
 
 
 def get_project(gateway: Gateway, project: str) -> ProjectRecord:
+    """The project; a missing one is exit 4 naming the closest existing projects."""
     name = registered_name(gateway, project)
-    return gateway.project(name, subject(name))
+    try:
+        return gateway.project(name, subject(name))
+    except NotFound as err:
+        close = suggest.did_you_mean(name, lambda: [p.project for p in gateway.projects()])
+        err.hint = (
+            f"{close}`lamp project list` shows them all"
+            if close
+            else f"`lamp project list` shows the projects; the platform creates them "
+            f"(locally: lamp project create {name})"
+        )
+        raise
 
 
 def create_project(

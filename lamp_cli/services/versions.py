@@ -15,7 +15,7 @@ from lamp_cli.errors import InvalidInput, NotFound, SpecInvalid, Subject
 from lamp_cli.gateway import Gateway
 from lamp_cli.layout import ARTIFACT_DIR, ENDPOINT_FILE, MODEL_FILE, OPENAPI_FILE
 from lamp_cli.records import VersionRecord
-from lamp_cli.services import artifacts, projects, runs
+from lamp_cli.services import artifacts, projects, runs, suggest
 
 if TYPE_CHECKING:
     from lamp_cli.specs import SpecPair
@@ -65,9 +65,15 @@ def get_version(gateway: Gateway, project: str, ref: str) -> VersionRecord:
         fetch, key = gateway.version, ref
     try:
         return fetch(name, key, subject)
-    except NotFound:
+    except NotFound as err:
         # Say which is missing: the project itself, or only the version.
-        projects.get_project(gateway, name)
+        record = projects.get_project(gateway, name)
+        if ref.startswith("@"):
+            close = suggest.did_you_mean(key, lambda: record.aliases, form="'@{}'")
+            err.hint = (
+                f"{close}`lamp version list {name}` shows where each alias points; "
+                f"`lamp version alias set {name} {key} VERSION` sets this one"
+            )
         raise
 
 
