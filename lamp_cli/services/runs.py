@@ -16,6 +16,8 @@ from lamp_cli.services import experiments
 from lamp_cli.services.client import ACTIVE_ONLY, REQUEST_ID_TAG, Backend, new_request_id
 from lamp_cli.services.names import check_run_id
 from lamp_cli.services.records import RunRecord, iso_time
+from lamp_cli.specs.signature import PLACEHOLDER_INPUTS as SIGNATURE_INPUTS
+from lamp_cli.specs.signature import PLACEHOLDER_OUTPUTS as SIGNATURE_OUTPUTS
 
 if TYPE_CHECKING:
     from lamp_cli.settings import Settings
@@ -29,18 +31,6 @@ MLMODEL_FILE = "MLmodel"
 SPEC_FILES = (MODEL_FILE, ENDPOINT_FILE, MANIFEST_FILE)
 FLAVOR = "lamp"
 
-#: The signature of the model directory: an HTTP exchange with one of the model spec's routes.
-#: Unity Catalog registers only models whose signature has inputs and outputs; the specs say
-#: which routes exist but not their payloads, so the request and the response are JSON text.
-SIGNATURE_INPUTS = [
-    {"type": "string", "name": "route", "required": True},
-    {"type": "string", "name": "method", "required": True},
-    {"type": "string", "name": "body", "required": False},
-]
-SIGNATURE_OUTPUTS = [
-    {"type": "long", "name": "status", "required": True},
-    {"type": "string", "name": "body", "required": False},
-]
 
 TAG_MODEL_SHA = "lamp.spec.model.sha256"
 TAG_ENDPOINT_SHA = "lamp.spec.endpoint.sha256"
