@@ -102,3 +102,14 @@ def test_only_the_wrapping_services_import_mlflow_and_aws() -> None:
             if root in roots:
                 users[root].add(str(path.relative_to(PACKAGE)))
     assert users == BACKEND_MODULES
+
+
+def test_lamp_never_imports_fastapi() -> None:
+    """The app's dependencies are the app's: its own interpreter imports it, in a process of
+    its own (services/app.py), never lamp."""
+    users = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in modules()
+        if {name.split(".")[0] for name in imported(path)} & {"fastapi", "starlette"}
+    )
+    assert users == []
