@@ -138,6 +138,11 @@ def discover(root: Path) -> AppRef | None:
 def find_app(settings: Settings) -> AppRef | None:
     """The ``app`` setting, else the app discovered in the project; ``None`` when neither."""
     root = app_root(settings)
+    if not root.is_dir():
+        raise NotFound(
+            f"app-dir {root} (from {settings.source('app-dir')}): no such directory",
+            hint="name the directory the app's module is imported from, e.g. .",
+        )
     if settings.app:
         return parse_app_setting(settings.app, root, f"app from {settings.source('app')}")
     return discover(root)

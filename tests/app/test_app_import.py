@@ -60,6 +60,8 @@ def test_the_setting_beats_discovery_and_must_be_module_attr(tmp_path: Path) -> 
     )
     with pytest.raises(UsageError, match="not MODULE:ATTR"):
         find_app(resolve({}, environ={"LAMP_APP": "src/main.py"}, cwd=tmp_path))
+    with pytest.raises(NotFound, match="no such directory"):
+        find_app(resolve({}, environ={"LAMP_APP_DIR": str(tmp_path / "nope")}, cwd=tmp_path))
 
 
 def _fake_python(venv: Path) -> Path:

@@ -161,6 +161,9 @@ def test_the_primary_route_of_the_template_app(serving_openapi: str, tmp_path: P
     read = ModelSignature.from_dict(signature.to_dict())
     assert read.to_dict() == signature.to_dict()
     info = _mlflow_reads(signature.to_dict(), tmp_path / "model")
+    from mlflow.models import Model
+
+    assert Model.load(str(tmp_path / "model" / "MLmodel")).signature == read
     inputs = info.signature.inputs.input_dict()
     assert info.signature.inputs.input_names() == [
         "customer", "note", "tags", "threshold", "transactions",
