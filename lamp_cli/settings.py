@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,12 @@ SETTINGS: tuple[SettingDef, ...] = (
     # A bare name is looked up on PATH; a path under [tool.lamp] is relative to pyproject.toml.
     SettingDef("helm", ("LAMP_HELM",), "helm binary that renders the chart"),
     SettingDef("kube-version", ("LAMP_KUBE_VERSION",), "Kubernetes version the chart renders for"),
+    SettingDef("app", ("LAMP_APP",), "the FastAPI app, MODULE:ATTR"),
+    SettingDef("app-dir", ("LAMP_APP_DIR",), "directory the app is imported from", is_path=True),
+    SettingDef(
+        "app-python", ("LAMP_APP_PYTHON",), "interpreter that imports the app", is_path=True
+    ),
+    SettingDef("openapi", ("LAMP_OPENAPI",), "saved OpenAPI document of the app", is_path=True),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -74,6 +80,10 @@ class Settings:
     interpolate_allow: tuple[str, ...] = ()
     helm: str | None = None
     kube_version: str | None = None
+    app: str | None = None
+    app_dir: Path | None = None
+    app_python: Path | None = None
+    openapi: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The project directory (that of the pyproject.toml holding [tool.lamp]), else the working
     #: directory: where the embedded store lives and provenance is read.
@@ -104,6 +114,18 @@ class Settings:
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "unset")
+
+    def with_flags(self, flags: Mapping[str, str | Path | None]) -> Settings:
+        """These settings with a command's own flags (``{"app": ...}``) put above the rest."""
+        changes: dict[str, Any] = {}
+        sources = dict(self.sources)
+        for name, value in flags.items():
+            spec = _BY_NAME[name]
+            if value in (None, ""):
+                continue
+            changes[name.replace("-", "_")] = Path(value).expanduser() if spec.is_path else value
+            sources[name] = "flag"
+        return replace(self, **changes, sources=sources) if changes else self
 
     def legacy_file_store(self) -> Path | None:
         """The ``./mlruns`` file store that MLflow would silently pick, if there is one."""

@@ -143,7 +143,14 @@ def test_run_list_shows_the_latest_runs_and_what_they_hold(app: Path) -> None:
     assert [r["name"] for r in listed] == [f"{PROJECT}@v1.1.0", f"{PROJECT}@v1.0.0"]
     assert {r["lamp_status"] for r in listed} == {"specs"}
     human = lamp_in(app, "run", "list").stdout
-    assert human.splitlines()[0].split() == ["RUN", "NAME", "EXPERIMENT", "STATUS", "LAMP", "STARTED"]
+    assert human.splitlines()[0].split() == [
+        "RUN",
+        "NAME",
+        "EXPERIMENT",
+        "STATUS",
+        "LAMP",
+        "STARTED",
+    ]
 
 
 def test_runs_and_versions_read_well_in_mlflows_ui(app: Path) -> None:

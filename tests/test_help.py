@@ -38,7 +38,8 @@ def test_the_command_surface_is_complete() -> None:
         "run create", "run show", "run log-spec",
         "project create", "project show", "register", "release", "doctor",
         "version list", "version show", "version spec", "version render",
-        "spec init", "spec validate", "spec schema", "spec render", "config show",
+        "spec init", "spec validate", "spec openapi", "spec schema", "spec render",
+        "config show",
     }  # fmt: skip
     assert expected <= names
 

@@ -119,3 +119,14 @@ def test_no_service_or_command_reaches_into_the_gateway(path: Path) -> None:
     """MLflow's client stays inside the gateway: nothing outside names its private parts."""
     text = path.read_text()
     assert "._client" not in text and "MlflowClient" not in text
+
+
+def test_lamp_never_imports_fastapi() -> None:
+    """The app's dependencies are the app's: its own interpreter imports it, in a process of
+    its own (services/app.py), never lamp."""
+    users = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in modules()
+        if {name.split(".")[0] for name in imported(path)} & {"fastapi", "starlette"}
+    )
+    assert users == []

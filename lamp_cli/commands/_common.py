@@ -108,11 +108,70 @@ VerifyImageOption = Annotated[
     ),
 ]
 
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app",
+        help="The FastAPI app, MODULE:ATTR (ATTR: the app or a function returning it). "
+        "(env: LAMP_APP; pyproject: app; default: found in src/main.py, main.py, app.py, ...)",
+        metavar="MODULE:ATTR",
+        show_default=False,
+    ),
+]
+AppDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--app-dir",
+        help="Directory the app's module is imported from. (env: LAMP_APP_DIR; pyproject: "
+        "app-dir; default: the directory of pyproject.toml)",
+        show_default=False,
+    ),
+]
+AppPythonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--app-python",
+        help="Interpreter that imports the app, in a separate process. (env: LAMP_APP_PYTHON; "
+        "pyproject: app-python; default: $VIRTUAL_ENV, else .venv beside pyproject.toml, else "
+        "lamp's own)",
+        show_default=False,
+    ),
+]
+OpenapiOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--openapi",
+        help="A saved OpenAPI document of the app, read instead of importing the app. "
+        "(env: LAMP_OPENAPI; pyproject: openapi)",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="An app operation that no spec route exposes is an error, not a warning."
+    ),
+]
+
 
 def state(ctx: typer.Context) -> AppState:
     found = ctx.find_root().obj
     assert isinstance(found, AppState)
     return found
+
+
+def app_settings(
+    ctx: typer.Context,
+    app: str | None = None,
+    app_dir: Path | None = None,
+    app_python: Path | None = None,
+    openapi: Path | None = None,
+) -> Settings:
+    """The settings with the command's ``--app``, ``--app-dir``, ``--app-python`` and
+    ``--openapi`` flags above the environment and pyproject.toml."""
+    flags = {"app": app, "app-dir": app_dir, "app-python": app_python, "openapi": openapi}
+    return state(ctx).settings.with_flags(flags)
 
 
 def gateway(ctx: typer.Context, *, writes: bool = False) -> Gateway:

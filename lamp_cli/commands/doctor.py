@@ -34,10 +34,11 @@ def doctor(
 ) -> None:
     """Check that a release can go through, without writing anything.
 
-    Checks the settings, the spec files, the tracking server, the registry, the experiment, the
-    project, and that the model spec's image tag exists on ECR (with the AWS credentials a
-    release would use). Exits with the code of the first failed check (e.g. 6 unreachable,
-    4 project missing, 7 credentials), 0 when all passed or were skipped.
+    Checks the settings, the spec files (against the app too, when one is found), the tracking
+    server, the registry, the experiment, the project, and that the model spec's image tag
+    exists on ECR (with the AWS credentials a release would use). Exits with the code of the
+    first failed check (e.g. 6 unreachable, 4 project missing, 7 credentials), 0 when all passed
+    or were skipped.
 
     Examples:
 

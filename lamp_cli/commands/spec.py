@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from lamp_cli.commands._common import SetOption, spec_paths, state
+from lamp_cli.commands._common import (
+    AppDirOption,
+    AppOption,
+    AppPythonOption,
+    OpenapiOption,
+    SetOption,
+    StrictOption,
+    app_settings,
+    spec_paths,
+    state,
+)
 from lamp_cli.commands._render import (
     ChartOption,
     ChartSchemaOption,
@@ -48,9 +58,16 @@ def init(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    app: AppOption = None,
+    app_dir: AppDirOption = None,
+    app_python: AppPythonOption = None,
+    openapi: OpenapiOption = None,
 ) -> None:
     """Write a commented, valid pair of specs (and their JSON Schemas) for the app here.
 
+    When a FastAPI app is found (or --openapi names its saved document), spec.routes are the
+    app's operations, the probes its health routes (GET /health/live, /healthz, /readyz, ...),
+    and the first route with a JSON body is primary; else the routes and probes are an example.
     The name comes from the serving template's .copier-answers.yml when present, else from
     pyproject.toml. Existing files are never overwritten without --force (exit 5).
 
@@ -58,16 +75,20 @@ def init(
 
         lamp spec init
 
-        lamp spec init --dir deploy/specs --name fraud-detector --force
+        lamp spec init --app src.main:app --name fraud-detector --force
     """
+    from lamp_cli.services.app import load_api
     from lamp_cli.specs.scaffold import init_specs
 
     out = state(ctx).out
-    result = init_specs(directory, cwd=Path.cwd(), name=name, force=force)
+    settings = app_settings(ctx, app, app_dir, app_python, openapi)
+    api = load_api(settings, announce=lambda message: out.notice(message, once=message))
+    result = init_specs(directory, cwd=Path.cwd(), name=name, force=force, api=api)
     data = {
         "name": result.name,
         "name_source": result.name_source,
         "written": [str(p) for p in result.written],
+        "api": result.api_source,
     }
 
     def human(console: Console) -> None:
@@ -75,9 +96,12 @@ def init(
             console.print(f"wrote {path}")
 
     out.emit(data, human=human, quiet=[str(p) for p in result.written])
+    for notice in result.notices:
+        out.warn(notice)
+    routes = f"routes and probes from {result.api_source}; " if result.api_source else ""
     out.notice(
-        f"named {result.name!r} (from {result.name_source}); replace the example ECR account "
-        "and chart repository, then run `lamp spec validate`"
+        f"named {result.name!r} (from {result.name_source}); {routes}replace the example ECR "
+        "account and chart repository, then run `lamp spec validate`"
     )
 
 
@@ -108,9 +132,18 @@ def validate(
         ),
     ] = None,
     set_: SetOption = None,
+    app: AppOption = None,
+    app_dir: AppDirOption = None,
+    app_python: AppPythonOption = None,
+    openapi: OpenapiOption = None,
+    strict: StrictOption = False,
 ) -> None:
-    """Check spec files: each by its kind, and the pair together when both kinds are given.
+    """Check spec files: each by its kind, the pair together when both kinds are given, and the
+    model spec against the app.
 
+    When a FastAPI app is found (or --openapi names its saved document), every spec route and
+    method must be an operation of the app, every probe path a GET of it, and the primary route
+    must take a JSON body; an app operation no route exposes is a warning (--strict: an error).
     Every problem of every file is reported at once, with file, line, column and field
     (exit 3); in GitHub Actions each also becomes an annotation on the line.
 
@@ -118,17 +151,21 @@ def validate(
 
         lamp spec validate deploy/model.yaml deploy/endpoint.yaml
 
-        lamp spec validate --set model.spec.image.tag=1.5.0
+        lamp spec validate --openapi openapi.json --strict
     """
+    from lamp_cli.services.app import load_api
     from lamp_cli.specs.validate import validate_paths
 
-    app_state = state(ctx)
+    out = state(ctx).out
+    settings = app_settings(ctx, app, app_dir, app_python, openapi)
     report = validate_paths(
         paths or _default_paths(ctx),
         overrides=set_ or (),
-        interpolate_allow=app_state.settings.interpolate_allow,
+        interpolate_allow=settings.interpolate_allow,
+        api=lambda: load_api(settings, announce=lambda message: out.notice(message, once=message)),
+        strict=strict,
+        warn=lambda problem: out.warn(str(problem)),
     )
-    out = app_state.out
 
     def human(console: Console) -> None:
         for spec in report.specs:
@@ -138,8 +175,42 @@ def validate(
             )
         if report.paired:
             console.print("[green]valid[/green] pair: secrets supplied, hardware covered")
+        if report.api is not None:
+            console.print(
+                f"[green]valid[/green] against {escape(report.api.source)}: routes, methods "
+                "and probes served"
+            )
 
     out.emit(report.to_dict(), human=human, quiet=[spec.sha256 for spec in report.specs])
+
+
+@app.command()
+def openapi(
+    ctx: typer.Context,
+    app: AppOption = None,
+    app_dir: AppDirOption = None,
+    app_python: AppPythonOption = None,
+    openapi: OpenapiOption = None,
+) -> None:
+    """Print the app's OpenAPI document as JSON: sorted keys, the same bytes every time.
+
+    The app is imported by its own interpreter in a separate process (no server, no lifespan);
+    what it prints never reaches stdout. Save the document where the app imports, and give it
+    to --openapi where it does not (a CI step without the app's dependencies). No app: exit 4.
+
+    Examples:
+
+        lamp spec openapi > openapi.json
+
+        lamp spec openapi --app src.main:create_app --app-python .venv/bin/python
+    """
+    from lamp_cli.services.app import load_api
+
+    out = state(ctx).out
+    settings = app_settings(ctx, app, app_dir, app_python, openapi)
+    api = load_api(settings, announce=lambda message: out.notice(message), required=True)
+    assert api is not None
+    out.write_text(api.text)
 
 
 @app.command()

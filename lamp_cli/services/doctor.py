@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from lamp_cli.errors import LampError
+from lamp_cli.errors import LampError, SpecInvalid
 from lamp_cli.secrets import redact
 from lamp_cli.settings import Settings
 
@@ -58,7 +58,7 @@ def run_checks(
             f"(from {settings.source('tracking-uri')})",
         )
     ]
-    pair, spec_check = _check_specs(settings)
+    pair, spec_check = _check_specs(settings, announce)
     checks.append(spec_check)
     gateway, tracking = _check_tracking(settings, announce)
     checks.append(tracking)
@@ -75,10 +75,14 @@ def exit_code(checks: list[Check]) -> int:
     return next((c.exit_code for c in checks if c.status == FAILED), 0)
 
 
-def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
+def _check_specs(
+    settings: Settings, announce: Callable[[str], None] | None
+) -> tuple[SpecPair | None, Check]:
     if settings.model_spec is None or settings.endpoint_spec is None:
         return None, Check("specs", SKIPPED, "model-spec / endpoint-spec not configured")
+    from lamp_cli.services.app import load_api
     from lamp_cli.specs import load_pair
+    from lamp_cli.specs.contract import check_against_app
 
     try:
         pair = load_pair(
@@ -86,12 +90,19 @@ def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
             settings.endpoint_spec,
             interpolate_allow=settings.interpolate_allow,
         )
+        # As `spec validate` does: the model spec against the app, when there is one.
+        api = load_api(settings, announce=announce)
+        if api is not None and (problems := check_against_app(pair, api)[0]):
+            raise SpecInvalid(problems)
     except LampError as err:
         check = _failed("specs", err)
         if err.problems:
             check.detail += ": " + "; ".join(str(p) for p in err.problems[:3])
         return None, check
-    return pair, Check("specs", OK, f"{settings.model_spec} and {settings.endpoint_spec} are valid")
+    served = f", and {api.source} serves them" if api is not None else ""
+    return pair, Check(
+        "specs", OK, f"{settings.model_spec} and {settings.endpoint_spec} are valid{served}"
+    )
 
 
 def _check_tracking(

@@ -65,6 +65,11 @@ class Route(SpecModel):
     name: ShortText | None = None
     path: HttpPath
     methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"], min_length=1)  # type: ignore[arg-type]
+    primary: bool | None = Field(
+        default=None,
+        description="The route whose JSON request and response make the model version's "
+        "signature; at most one route is primary.",
+    )
 
     @model_validator(mode="after")
     def _unique_methods(self) -> Route:
@@ -133,8 +138,19 @@ class ModelSpecBody(SpecModel):
                     f"duplicate route path {route.path!r} (also spec.routes[{first[route.path]}])",
                 )
             first.setdefault(route.path, index)
+        primaries = [index for index, route in enumerate(routes) if route.primary]
+        for index in primaries[1:]:
+            violations.add(
+                [index, "primary"],
+                f"only one route may be primary (spec.routes[{primaries[0]}] already is)",
+            )
         violations.raise_if_any()
         return routes
+
+    @property
+    def primary_route(self) -> Route | None:
+        """The route marked ``primary: true``, if any."""
+        return next((route for route in self.routes if route.primary), None)
 
     @field_validator("env", mode="after")
     @classmethod

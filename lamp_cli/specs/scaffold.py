@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,12 @@ import yaml
 
 from lamp_cli.errors import Conflict, SpecInvalid, UsageError
 from lamp_cli.layout import ENDPOINT_FILE, MODEL_FILE
+from lamp_cli.specs.api import ApiDocument
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import load_text
 from lamp_cli.specs.pair import check_pair
+from lamp_cli.specs.scaffold_api import ApiScaffold, scaffold_from_api
 from lamp_cli.specs.schema import PACKAGED_SCHEMA_DIR, SCHEMA_FILES
 from lamp_cli.specs.templates import ENDPOINT_TEMPLATE, MODEL_TEMPLATE
 
@@ -31,6 +33,9 @@ class InitResult:
     name: str
     name_source: str
     written: list[Path]
+    #: Where the routes and probes came from: the app's API, or ``None`` for the template's.
+    api_source: str | None = None
+    notices: list[str] = field(default_factory=list)
 
 
 def dns_name(raw: str) -> str:
@@ -77,9 +82,18 @@ def _pyproject(cwd: Path) -> dict[str, Any]:
         return {}
 
 
-def render_templates(name: str, version: str, schema_prefix: str) -> tuple[str, str]:
+def render_templates(
+    name: str, version: str, schema_prefix: str, api: ApiScaffold | None = None
+) -> tuple[str, str]:
     """The two documents' text, ready to write."""
-    replacements = {"@NAME@": name, "@VERSION@": version, "@SCHEMA@": schema_prefix}
+    blocks = api or ApiScaffold()
+    replacements = {
+        "@NAME@": name,
+        "@VERSION@": version,
+        "@SCHEMA@": schema_prefix,
+        "@HEALTH@": blocks.health,
+        "@ROUTES@": blocks.routes,
+    }
     texts = []
     for template in (MODEL_TEMPLATE, ENDPOINT_TEMPLATE):
         for token, value in replacements.items():
@@ -89,9 +103,15 @@ def render_templates(name: str, version: str, schema_prefix: str) -> tuple[str, 
 
 
 def init_specs(
-    directory: Path, *, cwd: Path, name: str | None = None, force: bool = False
+    directory: Path,
+    *,
+    cwd: Path,
+    name: str | None = None,
+    force: bool = False,
+    api: ApiDocument | None = None,
 ) -> InitResult:
-    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory``."""
+    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory``; the
+    routes and probes from the app's ``api`` when given."""
     if name is not None:
         source = "--name"
         chosen = dns_name(name)
@@ -110,7 +130,8 @@ def init_specs(
             raise UsageError(f"cannot make a spec name from {raw!r}", hint="pass --name NAME")
     directory = directory if directory.is_absolute() else cwd / directory
     schema_dir = directory / "schema"
-    model_text, endpoint_text = render_templates(chosen, detect_version(cwd), "schema/")
+    blocks = scaffold_from_api(api) if api is not None else None
+    model_text, endpoint_text = render_templates(chosen, detect_version(cwd), "schema/", blocks)
     targets = {
         directory / MODEL_FILE: model_text,
         directory / ENDPOINT_FILE: endpoint_text,
@@ -128,7 +149,13 @@ def init_specs(
     for target in schema_targets:
         shutil.copyfile(PACKAGED_SCHEMA_DIR / target.name, target)
     written = [_shown_path(p, cwd) for p in (*targets, *schema_targets)]
-    return InitResult(name=chosen, name_source=source, written=written)
+    return InitResult(
+        name=chosen,
+        name_source=source,
+        written=written,
+        api_source=api.source if api is not None else None,
+        notices=blocks.notices if blocks is not None else [],
+    )
 
 
 def _shown_path(path: Path, cwd: Path) -> Path:

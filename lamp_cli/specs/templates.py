@@ -1,4 +1,18 @@
-"""The commented documents ``lamp spec init`` writes; @NAME@, @VERSION@, @SCHEMA@ are filled in."""
+"""The commented documents ``lamp spec init`` writes; @NAME@, @VERSION@, @SCHEMA@, @HEALTH@ and
+@ROUTES@ are filled in (the last two from the app's API when there is one)."""
+
+DEFAULT_HEALTH = """\
+    liveness:
+      path: /health/live
+    readiness:
+      path: /health/ready
+"""
+
+DEFAULT_ROUTES = """\
+    - name: predict
+      path: /v1/predict
+      methods: [POST]
+"""
 
 MODEL_TEMPLATE = """\
 # yaml-language-server: $schema=@SCHEMA@serving-model-spec.schema.json
@@ -22,15 +36,8 @@ spec:
     port: 8000
     protocol: http
   health:
-    liveness:
-      path: /health/live
-    readiness:
-      path: /health/ready
-  routes:
-    - name: predict
-      path: /v1/predict
-      methods: [POST]
-  model:
+@HEALTH@  routes:
+@ROUTES@  model:
     framework: scikit-learn
     description: Describe what the model predicts.
   # Plain, non-secret settings. Secrets: list them under requiredSecrets and supply them with a

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.specs.api import ApiDocument
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
+from lamp_cli.specs.contract import check_contract
 from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import LoadedSpec, load_document
 from lamp_cli.specs.overrides import parse_overrides
@@ -19,8 +21,18 @@ from lamp_cli.specs.pair import check_pair
 class ValidationReport:
     specs: list[LoadedSpec]
     paired: bool
+    #: The app's API the model specs were checked against; ``None`` when there was none.
+    api: ApiDocument | None = None
+    warnings: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
+        api = None
+        if self.api is not None:
+            api = {
+                "source": self.api.source,
+                "sha256": self.api.sha256,
+                "operations": len(self.api.operations),
+            }
         return {
             "valid": True,
             "specs": [
@@ -33,6 +45,8 @@ class ValidationReport:
                 for spec in self.specs
             ],
             "pair_checked": self.paired,
+            "api": api,
+            "warnings": [warning.to_dict() for warning in self.warnings],
         }
 
 
@@ -42,10 +56,15 @@ def validate_paths(
     overrides: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
     interpolate_allow: Collection[str] = (),
+    api: Callable[[], ApiDocument | None] | None = None,
+    strict: bool = False,
+    warn: Callable[[Problem], None] | None = None,
 ) -> ValidationReport:
-    """Validate every file; check the pair when exactly one spec of each kind is given.
+    """Validate every file; check the pair when exactly one spec of each kind is given, and
+    each valid model spec against the app's API when ``api`` gives one (called only then).
 
-    Raises :class:`SpecInvalid` with the problems of all files together.
+    Raises :class:`SpecInvalid` with the problems of all files together. Warnings (operations
+    of the app that no route exposes) go to ``warn`` as they are found, and into the report.
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     parsed, problems = parse_overrides(overrides, require_prefix=len(unique) > 1)
@@ -75,6 +94,17 @@ def validate_paths(
         model = next(spec for spec in loaded if spec.kind == MODEL_KIND)
         endpoint = next(spec for spec in loaded if spec.kind == ENDPOINT_KIND)
         problems.extend(check_pair(model, endpoint))
+    warnings: list[Problem] = []
+    models = [spec for spec in loaded if spec.kind == MODEL_KIND]
+    document = api() if models and api is not None else None
+    if document is not None:
+        for model in models:
+            more, notes = check_contract(model, document, strict=strict)
+            problems.extend(more)
+            warnings.extend(notes)
+    for warning in warnings:
+        if warn is not None:
+            warn(warning)
     if problems or failed:
         raise SpecInvalid(problems)
-    return ValidationReport(specs=loaded, paired=paired)
+    return ValidationReport(specs=loaded, paired=paired, api=document, warnings=warnings)
