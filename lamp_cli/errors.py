@@ -130,6 +130,21 @@ class Conflict(LampError):
     kind = "conflict"
 
 
+class BreakingChanges(Conflict):
+    """The app's API changed in ways that break its clients (exit 5 under --fail-on-breaking);
+    one problem per change."""
+
+    kind = "breaking"
+
+    def __init__(self, message: str, *, problems: list[Problem], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self._problems = list(problems)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+
 class BackendUnavailable(LampError):
     exit_code = EXIT_UNREACHABLE
     kind = "unreachable"

@@ -9,11 +9,17 @@ import typer
 
 from lamp_cli import gha
 from lamp_cli.commands._common import (
+    AppDirOption,
+    AppOption,
+    AppPythonOption,
     EndpointSpecOption,
     ExperimentOption,
     ImageOption,
     ModelSpecOption,
+    OpenapiOption,
     SetOption,
+    StrictOption,
+    app_settings,
     gateway,
     require,
     spec_paths,
@@ -120,6 +126,19 @@ def release(
             show_default=False,
         ),
     ] = None,
+    fail_on_breaking: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-breaking",
+            help="Before writing anything, compare the app's API with the version the first "
+            "--alias points to now; exit 5 when a change breaks its clients.",
+        ),
+    ] = False,
+    app: AppOption = None,
+    app_dir: AppDirOption = None,
+    app_python: AppPythonOption = None,
+    openapi: OpenapiOption = None,
+    strict: StrictOption = False,
 ) -> None:
     """Record a release in one idempotent step: experiment, run, specs, version, aliases.
 
@@ -127,8 +146,11 @@ def release(
     experiment, logs the specs to a run tagged with the release key and its provenance,
     registers the run under the project (which must exist: exit 4) and sets the aliases.
     Rerunning the same release key with the same specs returns the same run and version (exit
-    0); other specs under the same key are a conflict (exit 5) unless --new-release. With
-    --check-manifests the chart's manifests are rendered and checked first. In GitHub
+    0); other specs under the same key are a conflict (exit 5) unless --new-release. The model
+    spec is checked against the app (as `lamp spec validate` does) and the app's OpenAPI
+    document is logged with the specs; --fail-on-breaking refuses (exit 5) an API that breaks
+    the clients of the version at the first --alias. With --check-manifests the chart's
+    manifests are rendered and checked first. In GitHub
     Actions, run_id, experiment_id, model_version, image, ... are step outputs and a summary is
     written. AWS credentials come from boto3's standard chain.
 
@@ -139,16 +161,24 @@ def release(
         VERSION=$(lamp -o quiet release --image "$REGISTRY/fraud-detector:$TAG")
 
         lamp release --check-manifests --chart deploy/chart --alias candidate
+
+        lamp release --openapi openapi.json --alias production --fail-on-breaking
     """
     from lamp_cli.services import release as releases
 
     app_state = state(ctx)
-    settings, out = app_state.settings, app_state.out
+    out = app_state.out
+    settings = app_settings(ctx, app, app_dir, app_python, openapi)
     project = project or settings.project
     require({"--project": project}, setting="project", env="LAMP_PROJECT_ID")
     assert project is not None
     if chart is not None and not check_manifests:
         raise UsageError("--chart applies with --check-manifests")
+    if fail_on_breaking and not alias:
+        raise UsageError(
+            "--fail-on-breaking compares the API with the version of the first --alias",
+            hint="add --alias NAME (e.g. --alias production)",
+        )
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     request = releases.Request(
         project=project,
@@ -165,8 +195,12 @@ def release(
         run_name=run_name,
         description=description,
         check_manifests=_manifest_options(chart) if check_manifests else None,
+        fail_on_breaking=fail_on_breaking,
+        strict=strict,
     )
-    result = releases.release_files(lambda: gateway(ctx), settings, request, notice=out.notice)
+    result = releases.release_files(
+        lambda: gateway(ctx), settings, request, notice=out.notice, warn=out.warn
+    )
     for name, previous in result.moved_aliases.items():
         out.notice(f"alias @{name} moved from version {previous} to {result.version.version}")
     for name, newer in result.kept_aliases.items():

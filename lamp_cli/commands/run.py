@@ -8,13 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lamp_cli.commands._common import (
+    AppDirOption,
+    AppOption,
+    AppPythonOption,
     EndpointSpecOption,
     ExperimentOption,
     ImageOption,
     ModelSpecOption,
+    OpenapiOption,
     SetOption,
+    StrictOption,
     TagOption,
     VerifyImageOption,
+    app_settings,
     gateway,
     parse_tags,
     require,
@@ -159,14 +165,22 @@ def log_spec(
     set_: SetOption = None,
     image: ImageOption = None,
     verify_image: VerifyImageOption = None,
+    app: AppOption = None,
+    app_dir: AppDirOption = None,
+    app_python: AppPythonOption = None,
+    openapi: OpenapiOption = None,
+    strict: StrictOption = False,
 ) -> None:
     """Validate both specs, then log them to RUN_ID (or to a new run in --experiment).
 
-    Nothing is written when either spec is invalid (exit 3) or the --image tag is not on ECR
-    (exit 4). The run ends FINISHED only when both specs, lamp.json and the hash tags were all
-    written; a failure midway marks it FAILED. Logging the same specs again to the same run
-    changes nothing. The run is tagged with its git commit, ref and repository (or the GitHub
-    Actions run). AWS credentials come from boto3's standard chain.
+    Nothing is written when either spec is invalid (exit 3), the model spec names a route or
+    probe the app does not serve (exit 3; see `lamp spec validate`), or the --image tag is not
+    on ECR (exit 4). With the app's API known, lamp/openapi.json is logged too and the model's
+    signature is the primary route's request and answer. The run ends FINISHED only when all
+    its files were written; a failure midway marks it FAILED. Logging the same specs again to
+    the same run changes nothing. The run is named PROJECT@TAG and tagged with its git commit,
+    ref and repository (or the GitHub Actions run). AWS credentials come from boto3's standard
+    chain.
 
     Examples:
 
@@ -178,7 +192,7 @@ def log_spec(
         lamp run log-spec "$RUN_ID" --image "$REGISTRY/fraud-detector:1.4.1"
     """
     app_state = state(ctx)
-    settings = app_state.settings
+    settings = app_settings(ctx, app, app_dir, app_python, openapi)
     model_path, endpoint_path = spec_paths(settings, model_spec, endpoint_spec)
     result = runs.log_spec_files(
         lambda: gateway(ctx),
@@ -191,7 +205,9 @@ def log_spec(
         run_id=run_id,
         experiment=experiment or settings.experiment,
         run_name=name,
+        strict=strict,
         notice=app_state.out.notice,
+        warn=app_state.out.warn,
     )
     if result.unchanged:
         app_state.out.notice(

@@ -64,6 +64,7 @@ VersionArguments = Annotated[
 class SpecKind(str, Enum):
     model = "model"
     endpoint = "endpoint"
+    openapi = "openapi"
 
 
 @app.command("list")
@@ -127,14 +128,22 @@ def spec(
     args: VersionArguments,
     project_option: ProjectOption = None,
     kind: Annotated[
-        SpecKind, typer.Option("--kind", "-k", help="Which spec to print.")
+        SpecKind,
+        typer.Option(
+            "--kind", "-k", help="Which spec to print; openapi: the app's API the version carries."
+        ),
     ] = SpecKind.endpoint,
 ) -> None:
     """Print a version's spec exactly as the operator reads it (through models:/).
 
-    Example:
+    --kind openapi prints the app's OpenAPI document logged with the version (exit 4 when the
+    version was registered without one).
+
+    Examples:
 
         lamp version spec fraud-detector-prj @production --kind endpoint
+
+        lamp version spec fraud-detector-prj 3 --kind openapi > openapi-v3.json
     """
     project, (version,) = split_project(ctx, args, ("VERSION",), project_option)
     record, text = versions.read_spec(gateway(ctx), project, _ref(version), kind.value)
@@ -195,21 +204,41 @@ def render(
 
 
 @app.command("diff")
-def diff(ctx: typer.Context, args: DiffArguments, project_option: ProjectOption = None) -> None:
-    """Compare the specs of two versions: each field that differs, old and new value.
+def diff(
+    ctx: typer.Context,
+    args: DiffArguments,
+    project_option: ProjectOption = None,
+    fail_on_breaking: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-breaking",
+            help="Exit 5 when a change of the API breaks existing clients (0 otherwise).",
+        ),
+    ] = False,
+) -> None:
+    """Compare two versions: each spec field that differs, and the changes of the app's API.
 
-    Reads both versions' specs as the operator reads them (models:/) and prints the fields that
-    differ in either spec, nothing unchanged; the image is named first. Exit 0 whether or not
-    they differ.
+    Reads both versions as the operator reads them (models:/) and prints the fields that differ
+    in either spec, nothing unchanged; the image is named first. When both versions carry the
+    app's OpenAPI document, the API section lists operations added and removed, request and
+    response fields added, removed, retyped or newly required, and enum values removed, each
+    marked when it breaks existing clients (a removed operation, a removed or retyped response
+    field, a new required or retyped request field, a removed enum value). Exit 0 whether or
+    not they differ; with --fail-on-breaking, exit 5 when a change breaks.
 
     Examples:
 
         lamp version diff fraud-detector-prj @production @candidate
 
-        lamp -o json version diff fraud-detector-prj 3 4
+        lamp -o json version diff fraud-detector-prj 3 4 --fail-on-breaking
     """
+    from lamp_cli.specs.api_diff import breaking_error, changes_to_dict
+
     project, (old, new) = split_project(ctx, args, ("OLD", "NEW"), project_option)
     result = versions.diff(gateway(ctx), project, _ref(old), _ref(new))
+    out = state(ctx).out
+    if result.api_missing:
+        out.notice(f"{result.api_missing}: no API comparison")
     data = {
         "project": result.old.project,
         "old": {
@@ -224,6 +253,7 @@ def diff(ctx: typer.Context, args: DiffArguments, project_option: ProjectOption 
         },
         "image_changed": result.old_image != result.new_image,
         "changes": result.changes,
+        "api": changes_to_dict(result.api_changes) if result.api_changes is not None else None,
     }
 
     def render(console: Console) -> None:
@@ -234,13 +264,24 @@ def diff(ctx: typer.Context, args: DiffArguments, project_option: ProjectOption 
             console.print(f"image: {result.old_image} -> {result.new_image}")
         if not result.changes:
             console.print("no differences in the specs")
+        else:
+            rows = [
+                (c["spec"], c["path"], _shown(c["old"]), _shown(c["new"])) for c in result.changes
+            ]
+            console.print(list_table(["SPEC", "FIELD", "OLD", "NEW"], rows))
+        if result.api_changes is None:
             return
-        rows = [(c["spec"], c["path"], _shown(c["old"]), _shown(c["new"])) for c in result.changes]
-        console.print(list_table(["SPEC", "FIELD", "OLD", "NEW"], rows))
+        if not result.api_changes:
+            console.print("no changes of the API")
+            return
+        console.print(f"API: {len(result.breaking)} of {len(result.api_changes)} changes break")
+        api_rows = [("yes" if c.breaking else "no", c.message) for c in result.api_changes]
+        console.print(list_table(["BREAKING", "CHANGE"], api_rows))
 
-    state(ctx).out.emit(
-        data, human=render, quiet=[f"{c['spec']}.{c['path']}" for c in result.changes]
-    )
+    quiet = [f"{c['spec']}.{c['path']}" for c in result.changes]
+    out.emit(data, human=render, quiet=quiet)
+    if fail_on_breaking and result.breaking:
+        raise breaking_error(result.breaking, f"version {result.old.version}")
 
 
 def _shown(value: object) -> str:

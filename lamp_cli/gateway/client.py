@@ -376,15 +376,21 @@ class Gateway:
         self._call(subject, self._client.delete_registered_model_alias, name, alias)
 
     def version_files(
-        self, name: str, number: int, files: Sequence[str], subject: Subject
+        self,
+        name: str,
+        number: int,
+        files: Sequence[str],
+        subject: Subject,
+        *,
+        optional: Sequence[str] = (),
     ) -> dict[str, str]:
         """The text of files of a version, read through ``models:/`` as the operator reads
-        them."""
+        them: each of ``files`` (a missing one is exit 4), and those of ``optional`` it has."""
         import mlflow.artifacts
 
         def read() -> dict[str, str]:
             with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
-                if len(files) == 1:
+                if len(files) == 1 and not optional:
                     local = mlflow.artifacts.download_artifacts(
                         artifact_uri=f"models:/{name}/{number}/{files[0]}", dst_path=tmp
                     )
@@ -397,7 +403,8 @@ class Gateway:
                 missing = [f for f in files if not (root / f).is_file()]
                 if missing:
                     raise NotFound(f"{subject.what}: no {', '.join(missing)}")
-                return {f: (root / f).read_text(encoding="utf-8") for f in files}
+                present = [*files, *(f for f in optional if (root / f).is_file())]
+                return {f: (root / f).read_text(encoding="utf-8") for f in present}
 
         return self._call(subject, read)
 

@@ -9,7 +9,6 @@ whose signature has inputs and outputs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -33,20 +32,8 @@ from lamp_cli.layout import (
 
 if TYPE_CHECKING:
     from lamp_cli.specs import SpecPair
-
-#: The signature without an app: an HTTP exchange with one of the model spec's routes, whose
-#: request and response are JSON text (the specs name the routes, not their payloads).
-HTTP_EXCHANGE_SIGNATURE = {
-    "inputs": [
-        {"type": "string", "name": "route", "required": True},
-        {"type": "string", "name": "method", "required": True},
-        {"type": "string", "name": "body", "required": False},
-    ],
-    "outputs": [
-        {"type": "long", "name": "status", "required": True},
-        {"type": "string", "name": "body", "required": False},
-    ],
-}
+    from lamp_cli.specs.api import ApiDocument
+    from lamp_cli.specs.signature import Signature
 
 
 def image_ref(pair: SpecPair) -> str:
@@ -56,16 +43,7 @@ def image_ref(pair: SpecPair) -> str:
     return f"{ref}@{image.digest}" if image.digest else ref
 
 
-def api_text(document: dict[str, Any]) -> str:
-    """The stored form of an OpenAPI document: sorted keys, so its hash names its content."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def api_sha256(document: dict[str, Any]) -> str:
-    return hashlib.sha256(api_text(document).encode("utf-8")).hexdigest()
-
-
-def spec_tags(pair: SpecPair, api: dict[str, Any] | None = None) -> dict[str, str]:
+def spec_tags(pair: SpecPair, api: ApiDocument | None = None) -> dict[str, str]:
     """The run tags that say what a run records."""
     tags = {
         TAG_MODEL_SHA: pair.model.sha256,
@@ -73,11 +51,11 @@ def spec_tags(pair: SpecPair, api: dict[str, Any] | None = None) -> dict[str, st
         TAG_IMAGE: image_ref(pair),
     }
     if api is not None:
-        tags[TAG_API_SHA] = api_sha256(api)
+        tags[TAG_API_SHA] = api.sha256
     return tags
 
 
-def manifest(pair: SpecPair, api: dict[str, Any] | None = None) -> dict[str, Any]:
+def manifest(pair: SpecPair, api: ApiDocument | None = None) -> dict[str, Any]:
     """The ``lamp.json`` document."""
     from lamp_cli.specs import API_VERSION
 
@@ -91,23 +69,21 @@ def manifest(pair: SpecPair, api: dict[str, Any] | None = None) -> dict[str, Any
         },
     }
     if api is not None:
-        document["api"] = {"file": OPENAPI_FILE, "sha256": api_sha256(api)}
+        document["api"] = {"file": OPENAPI_FILE, "sha256": api.sha256}
     return document
 
 
 def mlmodel(
-    pair: SpecPair,
-    run_id: str,
-    signature: dict[str, list[dict[str, Any]]] | None = None,
-    *,
-    with_api: bool = False,
+    pair: SpecPair, run_id: str, signature: Signature | None = None, *, with_api: bool = False
 ) -> str:
     """The ``MLmodel`` file, written as MLflow's ``Model.to_yaml`` does without importing
-    MLflow's model code (which needs numpy). ``signature`` is MLflow's signature as columns
-    (``inputs``, ``outputs``); the HTTP exchange without one."""
+    MLflow's model code (which needs numpy). ``signature``: the primary route's request and
+    answer; without an app, an HTTP exchange with one of the spec's routes (its request and
+    answer as JSON text)."""
     import yaml
 
     from lamp_cli.specs import API_VERSION
+    from lamp_cli.specs.signature import PLACEHOLDER
 
     spec = pair.model_spec.spec
     routes = [
@@ -127,17 +103,12 @@ def mlmodel(
     }
     if with_api:
         flavor["openapi"] = OPENAPI_FILE
-    columns = signature or HTTP_EXCHANGE_SIGNATURE
     document = {
         "artifact_path": ARTIFACT_DIR,
         "flavors": {FLAVOR: flavor},
         "model_uuid": uuid.uuid4().hex,
         "run_id": run_id,
-        "signature": {
-            "inputs": json.dumps(columns["inputs"]),
-            "outputs": json.dumps(columns["outputs"]),
-            "params": None,
-        },
+        "signature": (signature or PLACEHOLDER).to_dict(),
         "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
     return yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
@@ -148,8 +119,8 @@ def write_folder(
     pair: SpecPair,
     run_id: str,
     *,
-    api: dict[str, Any] | None = None,
-    signature: dict[str, list[dict[str, Any]]] | None = None,
+    api: ApiDocument | None = None,
+    signature: Signature | None = None,
 ) -> Path:
     """Write the ``lamp/`` folder under ``root``; its path."""
     folder = root / ARTIFACT_DIR
@@ -162,7 +133,7 @@ def write_folder(
         mlmodel(pair, run_id, signature, with_api=api is not None), encoding="utf-8"
     )
     if api is not None:
-        (folder / OPENAPI_FILE).write_text(api_text(api), encoding="utf-8")
+        (folder / OPENAPI_FILE).write_text(api.text, encoding="utf-8")
     return folder
 
 

@@ -1,4 +1,5 @@
-"""Spec files to what a run records: the pair loaded, validated, overridden and image-pinned.
+"""Spec files to what a run records: the pair loaded, validated, overridden and image-pinned,
+checked against the app's API, and the signature made from it.
 
 ``lamp run log-spec`` and ``lamp release`` record exactly what :func:`prepare` returns, and
 nothing is written anywhere before it has returned.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lamp_cli.errors import InvalidInput, Problem, SpecInvalid
 from lamp_cli.secrets import carried_secrets
@@ -17,15 +18,21 @@ from lamp_cli.services import ecr
 from lamp_cli.settings import Settings
 from lamp_cli.specs import SpecPair, load_pair
 
+if TYPE_CHECKING:
+    from lamp_cli.specs.api import ApiDocument
+    from lamp_cli.specs.signature import Signature
+
+Say = Callable[[str], None]
+
 
 @dataclass(frozen=True)
 class Prepared:
     """What a run records: the spec pair and, when the app's API is known, its OpenAPI document
-    and the signature made from it (MLflow's signature columns)."""
+    and the signature of its primary route."""
 
     pair: SpecPair
-    api: dict[str, Any] | None = None
-    signature: dict[str, list[dict[str, Any]]] | None = None
+    api: ApiDocument | None = None
+    signature: Signature | None = None
 
 
 def prepare(
@@ -37,20 +44,61 @@ def prepare(
     image: str | None = None,
     verify_image: bool | None = None,
     look_up_by_default: bool,
-    notice: Callable[[str], None] | None = None,
+    strict: bool = False,
+    notice: Say | None = None,
+    warn: Say | None = None,
 ) -> Prepared:
     """Both spec files validated, ``--set`` overrides applied and the image pinned
-    (:func:`apply_image`); no value of a secret of the environment anywhere in them."""
-    del notice  # used once the app's API is read here
+    (:func:`apply_image`); no value of a secret of the environment anywhere in them; the model
+    spec checked against the app's API when there is one (:func:`with_api`)."""
     pair = load_pair(
         model_path,
         endpoint_path,
         overrides=overrides,
         interpolate_allow=settings.interpolate_allow,
     )
+    api = _load_api(settings, notice)
+    prepared = with_api(pair, api, strict=strict, notice=notice, warn=warn)
     pair = apply_image(pair, image, verify_image, look_up_by_default=look_up_by_default)
     refuse_carried_secrets(pair, settings)
-    return Prepared(pair)
+    return Prepared(pair, prepared.api, prepared.signature)
+
+
+def _load_api(settings: Settings, notice: Say | None) -> ApiDocument | None:
+    from lamp_cli.services.app import load_api
+
+    say = notice or (lambda _message: None)
+    return load_api(settings, announce=say)
+
+
+def with_api(
+    pair: SpecPair,
+    api: ApiDocument | None,
+    *,
+    strict: bool = False,
+    notice: Say | None = None,
+    warn: Say | None = None,
+) -> Prepared:
+    """``pair`` with the app's ``api``: every spec route and probe must be served by the app
+    (exit 3 with each mismatch); app operations no route exposes are warnings (errors with
+    ``strict``). The signature comes from the primary route."""
+    if api is None:
+        return Prepared(pair)
+    from lamp_cli.specs.contract import check_against_app, primary_operation
+    from lamp_cli.specs.signature import signature_for
+
+    problems, warnings = check_against_app(pair, api, strict=strict)
+    if problems:
+        raise SpecInvalid(problems)
+    for problem in warnings:
+        (warn or notice or (lambda _message: None))(str(problem))
+    operation, why = primary_operation(pair.model_spec, api)
+    signature = signature_for(api, operation)
+    say = notice or (lambda _message: None)
+    say(f"signature from {why}" if operation is not None else f"generic signature: {why}")
+    for line in signature.notices:
+        say(line)
+    return Prepared(pair, api, signature)
 
 
 def refuse_carried_secrets(pair: SpecPair, settings: Settings) -> None:

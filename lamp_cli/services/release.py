@@ -108,6 +108,10 @@ class Request:
     description: str | None = None
     #: Render the chart and check its manifests before anything is written (``None``: don't).
     check_manifests: manifests.Options | None = None
+    #: Refuse an API that breaks the clients of the version at the first alias.
+    fail_on_breaking: bool = False
+    #: App operations no spec route exposes are errors.
+    strict: bool = False
 
 
 def default_experiment(settings: Settings, project: str) -> str:
@@ -126,6 +130,7 @@ def release_files(
     request: Request,
     *,
     notice: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> ReleaseResult:
     """Validate the spec files, pin the image and record the release (:func:`release`).
 
@@ -155,15 +160,25 @@ def release_files(
         image=request.image,
         verify_image=request.verify_image,
         look_up_by_default=True,
+        strict=request.strict,
         notice=say,
+        warn=warn,
     )
+    if request.fail_on_breaking and prepared.api is None:
+        raise UsageError(
+            "--fail-on-breaking compares the app's API, and no app was found",
+            hint='set app = "MODULE:ATTR" under [tool.lamp] (or --app), or pass --openapi FILE',
+        )
     if request.check_manifests is not None:
         from lamp_cli.services import manifests
 
         manifests.check(prepared.pair, settings, request.check_manifests, notice=say)
     short_project = request.project.rsplit(".", 1)[-1]
+    gateway = connect()
+    if request.fail_on_breaking:
+        refuse_breaking(gateway, request.project, request.aliases[0], prepared, say)
     return release(
-        connect(),
+        gateway,
         prepared,
         experiment=experiment,
         project=request.project,
@@ -176,6 +191,32 @@ def release_files(
         wait_timeout=request.wait_timeout,
         notice=say,
     )
+
+
+def refuse_breaking(
+    gateway: Gateway, project: str, alias: str, prepared: pairs.Prepared, say: Callable[[str], None]
+) -> None:
+    """Exit 5 when ``prepared``'s API breaks the clients of the version ``@alias`` points to;
+    nothing to compare when the alias is unset or that version carries no API."""
+    from lamp_cli.errors import NotFound
+    from lamp_cli.specs.api_diff import breaking_error, diff_api
+
+    assert prepared.api is not None
+    alias = names.check_alias(alias)
+    try:
+        version, old = versions.read_api(gateway, project, f"@{alias}")
+    except NotFound as err:
+        if "alias" not in err.message:
+            raise
+        say(f"@{alias} points at no version yet: no API to compare")
+        return
+    if old is None:
+        say(f"version {version.version} (@{alias}) carries no API document: not compared")
+        return
+    changes = diff_api(old, prepared.api)
+    if any(change.breaking for change in changes):
+        raise breaking_error(changes, f"version {version.version} (@{alias})")
+    say(f"the API keeps the clients of version {version.version} (@{alias}) working")
 
 
 def release(

@@ -123,7 +123,9 @@ def log_spec_files(
     run_id: str | None = None,
     experiment: str | None = None,
     run_name: str | None = None,
+    strict: bool = False,
     notice: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> LogResult:
     """Validate the spec files, pin the image when asked (:func:`pairs.prepare`) and log them
     (:func:`log_specs`) with the checkout's provenance. ``connect`` is called only once the
@@ -140,7 +142,9 @@ def log_spec_files(
         image=image,
         verify_image=verify_image,
         look_up_by_default=False,
+        strict=strict,
         notice=notice,
+        warn=warn,
     )
     origin = provenance.collect(settings.cwd)
     if run_id is None and not experiment:

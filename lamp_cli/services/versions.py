@@ -7,7 +7,7 @@ neither tags nor aliases: aliases come from the registered model, tags from ``ge
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from lamp_cli.services import artifacts, projects, runs, suggest
 
 if TYPE_CHECKING:
     from lamp_cli.specs import SpecPair
+    from lamp_cli.specs.api import ApiDocument
+    from lamp_cli.specs.api_diff import ApiChange
 
 _NOT_BY_LAMP = "this version was not registered by lamp, or its artifacts were removed"
 
@@ -81,21 +83,52 @@ def get_version(gateway: Gateway, project: str, ref: str) -> VersionRecord:
 SPEC_KINDS = {"model": MODEL_FILE, "endpoint": ENDPOINT_FILE, "openapi": OPENAPI_FILE}
 
 
+_NO_API = (
+    "this version was registered without the app's API (no app was found, or by a lamp before 0.3)"
+)
+
+
 def read_spec(gateway: Gateway, project: str, ref: str, kind: str) -> tuple[VersionRecord, str]:
     """A spec (or the OpenAPI document) of a version exactly as the operator reads it through
     ``models:/``."""
     version = get_version(gateway, project, ref)
     name = SPEC_KINDS[kind]
-    return version, _read_files(gateway, version, [name])[name]
+    try:
+        return version, _read_files(gateway, version, [name])[name]
+    except NotFound as err:
+        if name == OPENAPI_FILE:
+            err.hint = _NO_API
+        raise
+
+
+def read_api(gateway: Gateway, project: str, ref: str) -> tuple[VersionRecord, ApiDocument | None]:
+    """The OpenAPI document a version carries, or None when it carries none."""
+    from lamp_cli.specs.api import parse_text
+
+    version = get_version(gateway, project, ref)
+    texts = _read_files(gateway, version, [MODEL_FILE], optional=[OPENAPI_FILE])
+    text = texts.get(OPENAPI_FILE)
+    uri = f"models:/{version.project}/{version.version}/{OPENAPI_FILE}"
+    return version, parse_text(text, uri) if text is not None else None
 
 
 def read_pair(gateway: Gateway, project: str, ref: str) -> tuple[VersionRecord, SpecPair]:
     """Both specs of a version as the operator reads them, validated again, as one pair."""
+    version, pair, _ = read_release(gateway, project, ref)
+    return version, pair
+
+
+def read_release(
+    gateway: Gateway, project: str, ref: str
+) -> tuple[VersionRecord, SpecPair, ApiDocument | None]:
+    """Both specs of a version as the operator reads them, validated again as one pair, and
+    the OpenAPI document when the version carries one."""
     from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, SpecPair, load_spec_text
+    from lamp_cli.specs.api import parse_text
     from lamp_cli.specs.pair import check_pair
 
     version = get_version(gateway, project, ref)
-    texts = _read_files(gateway, version, [MODEL_FILE, ENDPOINT_FILE])
+    texts = _read_files(gateway, version, [MODEL_FILE, ENDPOINT_FILE], optional=[OPENAPI_FILE])
     uri = f"models:/{version.project}/{version.version}"
     model = load_spec_text(texts[MODEL_FILE], name=f"{uri}/{MODEL_FILE}", expected_kind=MODEL_KIND)
     endpoint = load_spec_text(
@@ -104,17 +137,21 @@ def read_pair(gateway: Gateway, project: str, ref: str) -> tuple[VersionRecord, 
     problems = check_pair(model, endpoint)
     if problems:
         raise SpecInvalid(problems)
-    return version, SpecPair(model=model, endpoint=endpoint)
+    api_text = texts.get(OPENAPI_FILE)
+    api = parse_text(api_text, f"{uri}/{OPENAPI_FILE}") if api_text is not None else None
+    return version, SpecPair(model=model, endpoint=endpoint), api
 
 
-def _read_files(gateway: Gateway, version: VersionRecord, files: list[str]) -> dict[str, str]:
+def _read_files(
+    gateway: Gateway, version: VersionRecord, files: list[str], *, optional: Sequence[str] = ()
+) -> dict[str, str]:
     name = version.project
     subject = Subject(
         f"{', '.join(files)} of version {version.version} of project '{name}'",
         hint_not_found=_NOT_BY_LAMP,
     )
     try:
-        return gateway.version_files(name, version.version, files, subject)
+        return gateway.version_files(name, version.version, files, subject, optional=optional)
     except NotFound:
         # MLflow's models:/ download says "ensure that the path is correct" whatever failed;
         # listing the run's artifacts surfaces the real cause (bucket, credentials, endpoint).
@@ -154,14 +191,25 @@ class VersionDiff:
     old_image: str
     new_image: str
     changes: list[dict[str, Any]]  # {spec, path, old, new}; a missing side is None
+    #: The API's changes when both versions carry the app's OpenAPI document, else None.
+    api_changes: list[ApiChange] | None = None
+    #: Why there is no API section, when there is none.
+    api_missing: str | None = None
+
+    @property
+    def breaking(self) -> list[ApiChange]:
+        return [c for c in self.api_changes or [] if c.breaking]
 
 
 def diff(gateway: Gateway, project: str, old_ref: str, new_ref: str) -> VersionDiff:
-    """The fields that differ between the specs of two versions (as the operator reads them)."""
+    """The fields that differ between the specs of two versions (as the operator reads them),
+    and the changes of the app's API when both carry it."""
     import yaml
 
-    old, old_pair = read_pair(gateway, project, old_ref)
-    new, new_pair = read_pair(gateway, project, new_ref)
+    from lamp_cli.specs.api_diff import diff_api
+
+    old, old_pair, old_api = read_release(gateway, project, old_ref)
+    new, new_pair, new_api = read_release(gateway, project, new_ref)
     changes: list[dict[str, Any]] = []
     for kind, before, after in (
         ("model", old_pair.model, new_pair.model),
@@ -180,10 +228,13 @@ def diff(gateway: Gateway, project: str, old_ref: str, new_ref: str) -> VersionD
                         "new": None if b is _ABSENT else b,
                     }
                 )
+    without = [f"version {v.version}" for v, api in ((old, old_api), (new, new_api)) if not api]
     return VersionDiff(
         old=old,
         new=new,
         old_image=artifacts.image_ref(old_pair),
         new_image=artifacts.image_ref(new_pair),
         changes=changes,
+        api_changes=diff_api(old_api, new_api) if old_api and new_api else None,
+        api_missing=f"{' and '.join(without)} carry no API document" if without else None,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lamp_cli.errors import BreakingChanges, Problem
 from lamp_cli.specs.api import ApiDocument, Operation
 from lamp_cli.specs.signature import Converter
 
@@ -221,3 +222,16 @@ def changes_to_dict(changes: list[ApiChange]) -> dict[str, Any]:
         "breaking": any(change.breaking for change in changes),
         "changes": [change.to_dict() for change in changes],
     }
+
+
+def breaking_error(changes: list[ApiChange], against: str) -> BreakingChanges:
+    """The error of ``--fail-on-breaking``: each change that breaks the clients of ``against``
+    (``version 3``, ``@production``), one problem each."""
+    breaking = [change for change in changes if change.breaking]
+    noun = "change" if len(breaking) == 1 else "changes"
+    return BreakingChanges(
+        f"{len(breaking)} {noun} of the API break clients of {against}",
+        problems=[Problem(change.message) for change in breaking],
+        hint="keep the old fields and operations beside the new ones (deprecate first), or "
+        "release without --fail-on-breaking once the clients have moved",
+    )

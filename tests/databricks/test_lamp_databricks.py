@@ -376,3 +376,56 @@ def test_compare_and_promote_on_unity_catalog(lamp, databricks, uc, specs, uniqu
     projects = lamp("-o", "json", "project", "list")
     assert projects.exit_code == 0, projects.stderr
     assert full in [p["project"] for p in json.loads(projects.stdout)]
+
+
+def test_unity_catalog_takes_the_signature_of_the_apps_primary_route(
+    lamp, databricks, uc, specs, unique, tmp_path
+) -> None:
+    """A saved OpenAPI document (the CI path, where the app's dependencies are in its image):
+    the version Unity Catalog registers has the request and answer of POST /v1/predict."""
+    import mlflow
+    from mlflow.models import get_model_info
+
+    uc("m2m")
+    obj = {"type": "object"}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "fraud", "version": "1"},
+        "paths": {
+            "/v1/predict": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": {
+                        **obj, "required": ["amount"],
+                        "properties": {"amount": {"type": "number"},
+                                       "channel": {"type": "string"}},
+                    }}}},
+                    "responses": {"200": {"content": {"application/json": {"schema": {
+                        **obj, "required": ["score"],
+                        "properties": {"score": {"type": "number"}},
+                    }}}}},
+                }
+            },
+            "/v1/model": {"get": {"responses": {"200": {"description": "ok"}}}},
+            "/health/live": {"get": {"responses": {"200": {"description": "ok"}}}},
+            "/health/ready": {"get": {"responses": {"200": {"description": "ok"}}}},
+        },
+    }  # fmt: skip
+    saved = tmp_path / "openapi.json"
+    saved.write_text(json.dumps(document))
+    project = f"sig-{unique}"
+    assert lamp("project", "create", project).exit_code == 0
+    model, endpoint = specs
+    result = lamp(
+        "-o", "json", "release", "--project", project, "--model-spec", str(model),
+        "--endpoint-spec", str(endpoint), "--release-key", "v1", "--no-verify-image",
+        "--openapi", str(saved),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    full = json.loads(result.stdout)["project"]
+    mlflow.set_registry_uri("databricks-uc")
+    signature = get_model_info(f"models:/{full}/1").signature
+    assert signature.inputs.to_dict() == [
+        {"type": "double", "name": "amount", "required": True},
+        {"type": "string", "name": "channel", "required": False},
+    ]
+    assert signature.outputs.to_dict() == [{"type": "double", "name": "score", "required": True}]
