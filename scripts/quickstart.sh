@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Installs lamp (the light runtime: mlflow-skinny + SQLite) and runs the whole workflow on the
-# embedded default store, from a subdirectory of a throwaway app in ./quickstart/, so that the
-# repository itself stays clean.
+# Installs lamp (the light runtime: mlflow-skinny + SQLite; uv when it can, see scripts/env.sh)
+# and runs the whole workflow on the embedded default store, from a subdirectory of a throwaway
+# app in ./quickstart/, so that the repository itself stays clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+make_venv .venv
+install .venv -e . -c "$LOCK"
 export PATH="$ROOT/.venv/bin:$PATH"
 
 # The app: [tool.lamp] in its pyproject.toml, the example specs in its specs/ folder.
@@ -37,6 +36,7 @@ lamp version list
 lamp version spec @staging --kind endpoint
 RUN_ID=$(lamp -o quiet run log-spec --set model.spec.image.tag=1.5.0)
 lamp register "$RUN_ID"
+lamp run list
 lamp version diff @staging 2
 lamp version alias set staging 2 --expect-current 1
 lamp version list

@@ -9,13 +9,12 @@
 #       that needs no MLflow server (specs, settings, output, errors, the embedded SQLite
 #       store, helm), on two processes.
 #
-# Packages come from uv when it is there or can be installed (it ignores pip's configuration
-# files: give it an index through UV_DEFAULT_INDEX), else from pip. Either way the versions are
-# those of requirements/test.txt (uv pip compile of the test extra), so runs are reproducible.
+# Packages: see scripts/env.sh (uv when it can, the versions of requirements/test.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
 FAST=0
 if [ "${1:-}" = --fast ]; then
     FAST=1
@@ -23,43 +22,7 @@ if [ "${1:-}" = --fast ]; then
 fi
 LOWEST_TESTS=${LAMP_TEST_LOWEST:-1}
 [ "$FAST" = 1 ] && LOWEST_TESTS=0
-LOCK=requirements/test.txt
 LOWEST_LOCK=requirements/test-lowest.txt
-
-# uv: on PATH, else installed once into .tools/uv; pip when neither works (no network for it).
-UV=""
-if command -v uv >/dev/null 2>&1; then
-    UV=$(command -v uv)
-elif [ -x .tools/uv/bin/uv ]; then
-    UV=.tools/uv/bin/uv
-elif "$PYTHON" -m venv .tools/uv >/dev/null 2>&1 &&
-    .tools/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14" \
-        >/dev/null 2>&1; then
-    UV=.tools/uv/bin/uv
-fi
-
-# make_venv DIR: a virtual environment at DIR.
-make_venv() {
-    if [ -x "$1/bin/python" ]; then
-        return
-    fi
-    if [ -n "$UV" ]; then
-        "$UV" venv --quiet --python "$PYTHON" "$1"
-    else
-        "$PYTHON" -m venv "$1"
-    fi
-}
-
-# install DIR ARGS...: pip install ARGS into the environment DIR.
-install() {
-    local dir=$1
-    shift
-    if [ -n "$UV" ]; then
-        "$UV" pip install --quiet --python "$dir/bin/python" "$@"
-    else
-        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
-    fi
-}
 
 # setup DIR LOCK: lamp with its test extra at the versions of LOCK, and the full mlflow of the
 # same version as mlflow-skinny for `mlflow server`. That one goes in with --no-deps: mlflow

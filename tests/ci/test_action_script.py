@@ -24,6 +24,8 @@ EMPTY_INPUTS = {
     "INPUT_SETS": "",
     "INPUT_TRACKING_URI": "",
     "INPUT_REGISTRY_URI": "",
+    "INPUT_OPENAPI": "",
+    "INPUT_FAIL_ON_BREAKING": "false",
 }
 
 
@@ -77,6 +79,8 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         INPUT_VERIFY_IMAGE="true",
         INPUT_ALIASES="candidate\n  staging  \n\n",
         INPUT_SETS="endpoint.spec.replicas=3\r\nmodel.metadata.labels.team=risk ops\n",
+        INPUT_OPENAPI="build/openapi.json",
+        INPUT_FAIL_ON_BREAKING="true",
     )
     assert code == 0, output
     assert args == [
@@ -97,6 +101,9 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "deploy/endpoint.yaml",
         "--image",
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v1.2.0",
+        "--openapi",
+        "build/openapi.json",
+        "--fail-on-breaking",
         "--verify-image",
         "--alias",
         "candidate",
@@ -124,6 +131,12 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         # The action has no input for these; release's defaults apply.
         "check_manifests": False,
         "chart": None,
+        "fail_on_breaking": True,
+        "app": None,
+        "app_dir": None,
+        "app_python": None,
+        "openapi": Path("build/openapi.json"),
+        "strict": False,
     }
 
 

@@ -84,8 +84,8 @@ def test_example_as_published_passes(tmp_path: Path) -> None:
 BROKEN = {
     "input expanded into a script": (
         "action",
-        '        "$RUNNER_TEMP/lamp-venv/bin/lamp" --version\n',
-        '        "$RUNNER_TEMP/lamp-venv/bin/lamp" --version\n        echo ${{ inputs.image }}\n',
+        '        "$venv/bin/lamp" --version\n',
+        '        "$venv/bin/lamp" --version\n        echo ${{ inputs.image }}\n',
         "template-injection",
     ),
     "unquoted array expansion": (
@@ -155,6 +155,8 @@ def test_action_inputs_and_outputs() -> None:
         "verify-image",
         "alias",
         "set",
+        "openapi",
+        "fail-on-breaking",
         "tracking-uri",
         "registry-uri",
         "working-directory",
