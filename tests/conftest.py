@@ -130,6 +130,29 @@ def moto_server(log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded store as lamp creates it, made once per session.
+
+    Creating an SQLite store runs every one of MLflow's migrations (seconds); tests that need a
+    store, not its creation, start from a copy (:func:`embedded_store`).
+    """
+    from lamp_cli.gateway import connect
+    from lamp_cli.settings import resolve
+
+    where = tmp_path_factory.mktemp("store-template")
+    connect(resolve({}, environ={}, cwd=where), writes=True)
+    return where / "mlflow.db"
+
+
+@pytest.fixture
+def embedded_store(store_template: Path, isolated_env: Path) -> Path:
+    """A copy of the session's store template as ``mlflow.db`` of the test's directory."""
+    target = isolated_env / "mlflow.db"
+    shutil.copyfile(store_template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `mlflow server --workers 1` on a free loopback port, with proxied artifacts."""
     base = tmp_path_factory.mktemp("mlflow-server")

@@ -17,8 +17,8 @@ from lamp_cli.specs import load_pair
 
 
 @pytest.fixture
-def backend(isolated_env: Path) -> Gateway:
-    return connect(resolve({}, environ={}, cwd=isolated_env), writes=True)
+def backend(isolated_env: Path, embedded_store: Path) -> Gateway:
+    return connect(resolve({}, environ={}, cwd=isolated_env))
 
 
 @pytest.fixture
@@ -32,9 +32,12 @@ def mlflow_client(gateway: Gateway) -> MlflowClient:
     return MlflowClient(uri, uri)
 
 
-def test_embedded_store_is_created_in_the_working_directory(backend: Gateway, isolated_env: Path):
-    experiments.create(backend, "exp")
-    assert (isolated_env / "mlflow.db").is_file()
+def test_embedded_store_is_created_in_the_working_directory(isolated_env: Path) -> None:
+    fresh = isolated_env / "fresh"
+    fresh.mkdir()
+    gateway = connect(resolve({}, environ={}, cwd=fresh), writes=True)
+    experiments.create(gateway, "exp")
+    assert (fresh / "mlflow.db").is_file()
 
 
 def test_experiment_create_is_a_conflict_unless_exist_ok(backend: Gateway) -> None:
@@ -160,7 +163,7 @@ def test_project_create_exist_ok(backend: Gateway) -> None:
         projects.create_project(backend, "bad/name")
 
 
-def test_human_tables_print_values_verbatim(lamp, isolated_env: Path) -> None:
+def test_human_tables_print_values_verbatim(lamp, embedded_store: Path) -> None:
     """Tag values are data, not rich markup: brackets must survive."""
     result = lamp("experiment", "create", "exp", "--tag", "note=[bold]x[/bold] [link]")
     assert result.exit_code == 0, result.stderr

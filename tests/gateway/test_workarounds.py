@@ -9,6 +9,7 @@ shared Databricks configuration in tests/databricks/test_lamp_databricks.py.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -131,58 +132,50 @@ def test_uploading_through_mlflows_client_reads_the_run_first(
     assert names == {"by-lamp/x.txt"}
 
 
-def test_mlflow_exports_its_uris_and_lamp_keeps_the_environment(isolated_env: Path) -> None:
+def test_mlflow_exports_its_uris_and_lamp_keeps_the_environment(
+    isolated_env: Path, embedded_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """environment.kept: mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ,
     where it would read as the user's own setting; lamp's connect leaves the environment as it
     found it."""
-    code = (
-        "import os, mlflow\n"
-        "mlflow.set_tracking_uri('sqlite:///exported.db')\n"
-        "print(os.environ.get('MLFLOW_TRACKING_URI'))\n"
-        "os.environ.pop('MLFLOW_TRACKING_URI')\n"
-        "from lamp_cli.gateway import connect\n"
-        "from lamp_cli.settings import resolve\n"
-        "connect(resolve({}), writes=True)\n"
-        "print(os.environ.get('MLFLOW_TRACKING_URI'))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    lines = _in_subprocess(code, env, isolated_env).stdout.split()
-    assert lines[0].endswith("exported.db")  # still needed
-    assert lines[1] == "None"  # still works
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    before = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(f"sqlite:///{isolated_env / 'exported.db'}")
+        exported = os.environ.pop("MLFLOW_TRACKING_URI", None)
+        connect(resolve({}, environ={}, cwd=isolated_env))
+        assert "MLFLOW_TRACKING_URI" not in os.environ  # still works
+    finally:
+        mlflow.set_tracking_uri(before)
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    assert exported is not None and exported.endswith("exported.db")  # still needed
 
 
 def test_the_sqlite_stores_artifact_root_follows_the_working_directory(
-    isolated_env: Path,
+    isolated_env: Path, store_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """environment.working_directory: MLflow resolves the SQLite store's default artifact root
-    against the working directory; lamp run from a subdirectory of the app still puts the
-    artifacts beside mlflow.db."""
+    against the working directory when it opens the store; lamp run from a subdirectory of the
+    app still puts the artifacts beside mlflow.db."""
+    from mlflow.tracking import MlflowClient
+
+    from lamp_cli.services import experiments
+
     app, sub = isolated_env / "app", isolated_env / "app" / "src"
     sub.mkdir(parents=True)
     (app / "pyproject.toml").write_text('[tool.lamp]\nexperiment = "e"\n')
-    code = (
-        "import sys\n"
-        "from mlflow.tracking import MlflowClient\n"
-        "c = MlflowClient(sys.argv[1])\n"
-        "print(c.get_experiment(c.create_experiment('plain')).artifact_location)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, f"sqlite:///{app / 'plain.db'}"], cwd=sub,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert str(sub / "mlruns") in done.stdout  # still needed: MLflow follows the cwd
+    # Copies of a migrated store: the root is resolved whenever a store is opened.
+    shutil.copyfile(store_template, app / "plain.db")
+    shutil.copyfile(store_template, app / "mlflow.db")
+    monkeypatch.chdir(sub)
+    plain = MlflowClient(f"sqlite:///{app / 'plain.db'}")
+    located = plain.get_experiment(plain.create_experiment("plain")).artifact_location
+    assert located.removeprefix("file://").startswith(str(sub / "mlruns"))  # still needed
 
-    lamp_code = (
-        "from lamp_cli.gateway import connect\n"
-        "from lamp_cli.services import experiments\n"
-        "from lamp_cli.settings import resolve\n"
-        "exp, _ = experiments.create(connect(resolve({}), writes=True), 'beside')\n"
-        "print(exp.artifact_location)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "LAMP_"))}
-    located = _in_subprocess(lamp_code, env, sub).stdout.strip()
-    assert located.removeprefix("file://").startswith(str((app / "mlruns").resolve()))
+    exp, _ = experiments.create(connect(resolve({}, environ={})), "beside")
+    assert exp.artifact_location.removeprefix("file://").startswith(str(app.resolve() / "mlruns"))
 
 
 def _subject():
