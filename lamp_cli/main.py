@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from lamp_cli import __version__, gha
 from lamp_cli.commands import COMMANDS, NESTED
 from lamp_cli.commands._common import AppState
+from lamp_cli.commands._usage import ClickException, completion_request, report
 from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
 from lamp_cli.output import Mode, Output, scrub
 from lamp_cli.settings import resolve
@@ -153,7 +154,22 @@ class LampGroup(TyperGroup):
             formatter.write_dl(list(COMMANDS.items()))
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(list(args)))
+        args = hoist_global_options(list(args))
+        # Kept for the output mode of a usage error raised before the root's callback ran.
+        ctx.meta[_ARGS_KEY] = list(args)
+        if not ctx.resilient_parsing:
+            completion_request(ctx, args)
+        return super().parse_args(ctx, args)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ClickException as exc:
+            if extra.get("resilient_parsing"):
+                raise  # completion: Click's own quiet handling
+            raise typer.Exit(report(exc, _mode_from_args(args))) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -167,12 +183,10 @@ class LampGroup(TyperGroup):
             # The reader went away (`lamp ... | head`): nothing left to say to it.
             _silence_stdout()
             raise typer.Exit(0) from None
+        except ClickException as exc:
+            # Usage errors: Click's own words (plain ones for a bad value), or one JSON document.
+            raise typer.Exit(report(exc, _mode_of(ctx))) from None
         except Exception as exc:
-            if type(exc).__module__.startswith("typer"):
-                # Usage errors keep Typer's own rendering and exit 2; in Actions also annotated.
-                if gha.in_actions() and hasattr(exc, "format_message"):
-                    sys.stderr.write(gha.error_command(f"usage: {exc.format_message()}") + "\n")
-                raise
             if _debug():
                 _print_traceback(exc)
             first_line = scrub(str(exc)).splitlines()[0] if str(exc) else ""
@@ -218,6 +232,36 @@ def _mode_from_env() -> Mode:
         return Mode(os.environ.get("LAMP_OUTPUT", "human"))
     except ValueError:
         return Mode.human
+
+
+_ARGS_KEY = "lamp.args"
+
+
+def _mode_from_args(args: list[str]) -> Mode:
+    """The output mode ``args`` ask for (``-o``/``--output`` in any form), else LAMP_OUTPUT's."""
+    for index, token in enumerate(args):
+        if token == "--":
+            break
+        value: str | None = None
+        if token in ("-o", "--output") and index + 1 < len(args):
+            value = args[index + 1]
+        elif token.startswith("--output="):
+            value = token.split("=", 1)[1]
+        elif token.startswith("-o") and not token.startswith("--") and len(token) > 2:
+            value = token[2:]
+        if value is not None:
+            try:
+                return Mode(value.lower())
+            except ValueError:
+                break
+    return _mode_from_env()
+
+
+def _mode_of(ctx: Any) -> Mode:
+    root = ctx.find_root()
+    if isinstance(root.obj, AppState):
+        return root.obj.out.mode
+    return _mode_from_args(root.meta.get(_ARGS_KEY, []))
 
 
 app = typer.Typer(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.errors import Problem, spec_error
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.loader import LoadedSpec, load_document
 from lamp_cli.specs.overrides import parse_overrides
@@ -43,7 +43,8 @@ def validate_paths(
 ) -> ValidationReport:
     """Validate every file; check the pair when exactly one spec of each kind is given.
 
-    Raises :class:`SpecInvalid` with the problems of all files together.
+    Raises :class:`SpecInvalid` with the problems of all files together, or
+    :class:`SpecFileNotFound` (exit 4) with them when a file is missing.
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     parsed, problems = parse_overrides(overrides, require_prefix=len(unique) > 1)
@@ -74,5 +75,5 @@ def validate_paths(
         endpoint = next(spec for spec in loaded if spec.kind == ENDPOINT_KIND)
         problems.extend(check_pair(model, endpoint))
     if problems or failed:
-        raise SpecInvalid(problems)
+        raise spec_error(problems)
     return ValidationReport(specs=loaded, paired=paired)
