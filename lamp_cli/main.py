@@ -122,6 +122,15 @@ def load_command(name: str) -> Any:
     return command
 
 
+#: Typer's completion options, as lamp reads them (see commands/_usage.completion_request).
+_COMPLETION_HELP = {
+    "install_completion": "Install completion for SHELL (bash, zsh, fish, powershell; "
+    "default: the current shell): --install-completion zsh.",
+    "show_completion": "Print the completion script for SHELL, to install it by hand: "
+    "--show-completion fish.",
+}
+
+
 class LampGroup(TyperGroup):
     """Loads each sub-command when it is used, catches every error once, renders it, and exits
     with its documented code."""
@@ -129,6 +138,13 @@ class LampGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _humanize_help(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        for param in params:
+            if param.name in _COMPLETION_HELP:
+                param.help = _COMPLETION_HELP[param.name]
+        return params
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
