@@ -7,7 +7,9 @@ Duck-typed on error codes and exception class names, so it never imports mlflow 
 
 from __future__ import annotations
 
+import os
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from lamp_cli.errors import (
@@ -22,6 +24,7 @@ from lamp_cli.errors import (
     UnexpectedError,
     redact,
 )
+from lamp_cli.settings import env_number
 
 _SQL_HINT_RE = re.compile(r"(?i)\b(sqlite3?|sqlalchemy|psycopg|pymysql|IntegrityError|\[SQL:)")
 #: urllib3's words when every attempt was answered with a status it retries (429, 5xx).
@@ -31,6 +34,47 @@ _UNREACHABLE_RE = re.compile(
     r"connection aborted|connectionerror|name or service not known|read timed out|"
     r"connect timeout|timed out|temporary failure in name resolution|remote end closed)"
 )
+
+
+#: urllib3's words (and requests' class names) when a connected server never answered in time.
+_READ_TIMEOUT_RE = re.compile(r"(?i)read timed out|ReadTimeout")
+#: MLflow's own default of MLFLOW_HTTP_REQUEST_MAX_RETRIES.
+_MLFLOW_DEFAULT_RETRIES = 7
+#: MLFLOW_HTTP_REQUEST_MAX_RETRIES as configured, while services/client.py holds MLflow's own
+#: retries at 0 to retry a create itself the same number of times: a time-out then still says
+#: how long lamp waited in all.
+CONFIGURED_RETRIES: ContextVar[str | None] = ContextVar("lamp_configured_retries")
+
+
+def http_wait() -> tuple[int, float]:
+    """How many attempts of how many seconds a call to a tracking server makes, as configured."""
+    try:
+        raw = CONFIGURED_RETRIES.get()
+    except LookupError:
+        raw = os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+    try:
+        retries = max(0, int(raw)) if raw is not None else _MLFLOW_DEFAULT_RETRIES
+    except ValueError:
+        retries = _MLFLOW_DEFAULT_RETRIES
+    return retries + 1, max(0.0, env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 120))
+
+
+def _timed_out(exc: BaseException, message: str, subject: Subject, url: str) -> LampError | None:
+    """A server that took the connection and never answered, in the time lamp waited for it."""
+    chain = _chain(exc)
+    if not (
+        _READ_TIMEOUT_RE.search(message)
+        or any(_READ_TIMEOUT_RE.search(f"{type(e).__name__} {e}") for e in chain)
+    ):
+        return None
+    attempts, timeout = http_wait()
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return TransientFailure(
+        f"the tracking server at {url} timed out after {attempts * timeout:g} s "
+        f"({subject.what}): it took the connection but did not answer ({tries} of {timeout:g} s)",
+        hint="check that the server is healthy (its log, its load, a proxy in between); "
+        "MLFLOW_HTTP_REQUEST_TIMEOUT and MLFLOW_HTTP_REQUEST_MAX_RETRIES set how long lamp waits",
+    )
 
 
 def _first_line(text: str, limit: int = 300) -> str:
@@ -85,6 +129,9 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
             f"{subject.what}",
             hint="retry later; MLFLOW_HTTP_REQUEST_MAX_RETRIES sets how often lamp tries",
         )
+    timed_out = _timed_out(exc, message, subject, url)
+    if timed_out is not None:
+        return timed_out
     if _UNREACHABLE_RE.search(message) or _is_connection_error(exc):
         return TransientFailure(
             f"cannot reach the tracking server at {url} ({subject.what})",

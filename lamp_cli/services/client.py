@@ -35,7 +35,7 @@ from lamp_cli.errors import (
 )
 from lamp_cli.services import databricks as databricks_service
 from lamp_cli.settings import Settings, check_uri, env_number, is_databricks_uri
-from lamp_cli.translate import translate_backend_error
+from lamp_cli.translate import CONFIGURED_RETRIES, translate_backend_error
 
 EMBEDDED_DB_FILE = "mlflow.db"
 
@@ -109,9 +109,11 @@ def _mlflow_retries_off() -> Iterator[None]:
     # MLflow reads the variable on every request, so this covers exactly the calls inside.
     before = os.environ.get(_MAX_RETRIES)
     os.environ[_MAX_RETRIES] = "0"
+    configured = CONFIGURED_RETRIES.set(before)  # what a time-out's message counts
     try:
         yield
     finally:
+        CONFIGURED_RETRIES.reset(configured)
         if before is None:
             os.environ.pop(_MAX_RETRIES, None)
         else:
