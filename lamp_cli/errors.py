@@ -175,6 +175,13 @@ class PermissionDenied(LampError):
     kind = "denied"
 
 
+class CredentialsMissing(PermissionDenied):
+    """No credentials to authenticate with at all (exit 7): nothing was refused, so the next
+    step is to configure some, not to ask for a permission."""
+
+    kind = "no_credentials"
+
+
 class UnexpectedError(LampError):
     exit_code = EXIT_UNEXPECTED
     kind = "unexpected"

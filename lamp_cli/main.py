@@ -285,7 +285,7 @@ app = typer.Typer(
     name="lamp",
     help="Record what to serve and how to serve it in MLflow, for the LAMP serving platform.",
     epilog="Docs: README.md. Exit codes: 0 ok, 2 usage, 3 invalid input, 4 not found, "
-    "5 conflict, 6 backend unreachable, 7 permission denied, 1 unexpected.",
+    "5 conflict, 6 backend unreachable, 7 no credentials or permission denied, 1 unexpected.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

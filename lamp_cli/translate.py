@@ -15,6 +15,7 @@ from typing import Any
 from lamp_cli.errors import (
     BackendUnavailable,
     Conflict,
+    CredentialsMissing,
     InvalidInput,
     LampError,
     NotFound,
@@ -261,8 +262,9 @@ def _artifact_store_error(exc: BaseException, subject: Subject, url: str) -> Lam
     for error in _chain(exc):
         name = type(error).__name__
         if name in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError"):
-            return PermissionDenied(
-                f"no AWS credentials for the S3 artifact store ({what})", hint=_S3_CREDENTIALS_HINT
+            return CredentialsMissing(
+                f"no AWS credentials found for the S3 artifact store ({what})",
+                hint=_S3_CREDENTIALS_HINT,
             )
         response = getattr(error, "response", None)
         if isinstance(response, dict) and "Error" in response:  # botocore's ClientError
@@ -375,9 +377,23 @@ def ecr_error(exc: BaseException, *, repository: str, registry: str, what: str) 
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
         return _ecr_client_error(response, repository, registry, what)
-    if name in ("NoCredentialsError", "PartialCredentialsError"):
-        return PermissionDenied(
+    if name == "NoCredentialsError":
+        return CredentialsMissing(
             f"no AWS credentials found to look up {what}", hint=ECR_CREDENTIALS_HINT
+        )
+    if name == "PartialCredentialsError":
+        # botocore names the missing half (e.g. aws_secret_access_key), never a value.
+        missing = getattr(exc, "kwargs", {}).get("cred_var") or "a part"
+        return CredentialsMissing(
+            f"incomplete AWS credentials ({missing} is missing) to look up {what}",
+            hint=ECR_CREDENTIALS_HINT,
+        )
+    if name == "ProfileNotFound":
+        profile = getattr(exc, "kwargs", {}).get("profile") or "?"
+        return CredentialsMissing(
+            f"the AWS profile {profile!r} (AWS_PROFILE) is not configured; cannot look up {what}",
+            hint=f"run `aws configure --profile {profile}`, or unset AWS_PROFILE; "
+            f"{ECR_CREDENTIALS_HINT}",
         )
     if name in _ECR_CONNECTION:
         endpoint = redact(str(getattr(exc, "kwargs", {}).get("endpoint_url") or registry))

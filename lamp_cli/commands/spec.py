@@ -109,7 +109,9 @@ def validate(
     """Check spec files: each by its kind, and the pair together when both kinds are given.
 
     Every problem of every file is reported at once, with file, line, column and field
-    (exit 3); in GitHub Actions each also becomes an annotation on the line.
+    (exit 3); in GitHub Actions each also becomes an annotation on the line. A missing file
+    is exit 4. An image on a placeholder AWS account (123456789012) or outside ECR is a
+    warning on stderr.
 
     Examples:
 
@@ -121,6 +123,8 @@ def validate(
 
     out = state(ctx).out
     report = validate_paths(paths or _default_paths(ctx), overrides=set_ or ())
+    for warning in report.warnings:
+        out.warn(str(warning))
 
     def human(console: Console) -> None:
         for spec in report.specs:

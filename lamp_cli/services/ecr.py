@@ -20,7 +20,8 @@ from lamp_cli.errors import (
     UnexpectedError,
 )
 from lamp_cli.specs import image
-from lamp_cli.specs.image import ImageRef
+from lamp_cli.specs.image import ImageRef, placeholder_account
+from lamp_cli.specs.warnings import placeholder_message
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -57,6 +58,14 @@ def _ecr_ref(repository: str, tag: str | None, digest: str | None = None) -> Ima
         raise InvalidInput(
             f"{image.registry} is not an Amazon ECR registry; lamp looks up digests only on ECR",
             hint="pin the digest in the model spec, or drop --verify-image",
+        )
+    if placeholder_account(image.account):
+        # Asking AWS about an example account can only fail, and as "denied" or "no credentials".
+        raise InvalidInput(
+            f"not looking up {image} on ECR: "
+            + placeholder_message(image.account or "", image.registry),
+            hint="set spec.image.repository in the model spec (or pass --image with the image "
+            "CI pushed); --no-verify-image records the image without looking it up",
         )
     return image
 

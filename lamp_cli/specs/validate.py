@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lamp_cli.errors import Problem, spec_error
@@ -12,12 +12,15 @@ from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.loader import LoadedSpec, load_document
 from lamp_cli.specs.overrides import parse_overrides
 from lamp_cli.specs.pair import check_pair
+from lamp_cli.specs.warnings import spec_warnings
 
 
 @dataclass(frozen=True)
 class ValidationReport:
     specs: list[LoadedSpec]
     paired: bool
+    #: Valid but probably not meant (an example account, a registry lamp cannot pin on).
+    warnings: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -32,6 +35,7 @@ class ValidationReport:
                 for spec in self.specs
             ],
             "pair_checked": self.paired,
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
@@ -76,4 +80,4 @@ def validate_paths(
         problems.extend(check_pair(model, endpoint))
     if problems or failed:
         raise spec_error(problems)
-    return ValidationReport(specs=loaded, paired=paired)
+    return ValidationReport(specs=loaded, paired=paired, warnings=spec_warnings(loaded))
