@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lamp_cli.commands._common import ExistOkOption, TagOption, backend, parse_tags, state
+from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.services import experiments
 from lamp_cli.services.records import ExperimentRecord
@@ -42,7 +43,14 @@ def _show(exp: ExperimentRecord) -> Callable[[Console], None]:
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Experiment name.", metavar="NAME")],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Experiment name; omitted: LAMP_EXPERIMENT or experiment under [tool.lamp].",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     tag: TagOption = None,
     artifact_location: Annotated[
         str | None,
@@ -52,16 +60,26 @@ def create(
 ) -> None:
     """Create an experiment; prints its id.
 
+    Without NAME, the experiment of the settings (LAMP_EXPERIMENT, or experiment under
+    [tool.lamp]): the one `run log-spec` and `release` use.
+
     Examples:
 
         lamp experiment create fraud-detector
 
-        EXP_ID=$(lamp -o quiet experiment create fraud-detector --exist-ok)
+        EXP_ID=$(lamp -o quiet experiment create --exist-ok)
     """
     tags = parse_tags(tag)
     out = state(ctx).out
+    chosen = name or state(ctx).settings.experiment
+    if not chosen:
+        raise UsageError(
+            "no experiment name given",
+            hint="pass NAME, or set LAMP_EXPERIMENT or experiment under [tool.lamp] in "
+            "pyproject.toml",
+        )
     exp, created = experiments.create(
-        backend(ctx), name, tags=tags, artifact_location=artifact_location, exist_ok=exist_ok
+        backend(ctx), chosen, tags=tags, artifact_location=artifact_location, exist_ok=exist_ok
     )
     if not created:
         out.notice(f"experiment '{exp.name}' already exists (id {exp.experiment_id})")
