@@ -49,7 +49,11 @@ def init(
     """Write a commented, valid pair of specs (and their JSON Schemas) for the app here.
 
     The name comes from the serving template's .copier-answers.yml when present, else from
-    pyproject.toml. Existing files are never overwritten without --force (exit 5).
+    pyproject.toml. Existing files are never overwritten without --force (exit 5). The app's
+    pyproject.toml gets a [tool.lamp] table (experiment, project, model-spec, endpoint-spec)
+    when it has none, its other bytes untouched; without a pyproject.toml, one holding only
+    that table is created. .gitignore gets mlflow.db and mlruns/ when missing. Each change is
+    said on stderr.
 
     Examples:
 
@@ -61,16 +65,23 @@ def init(
 
     out = state(ctx).out
     result = init_specs(directory, cwd=Path.cwd(), name=name, force=force)
+    updated = [c for c in result.changes if c.written]
     data = {
         "name": result.name,
         "name_source": result.name_source,
         "written": [str(p) for p in result.written],
+        "updated": [c.path.name for c in updated],
     }
 
     def human(console: Console) -> None:
         for path in result.written:
             console.print(f"wrote {path}")
 
+    for change in result.changes:
+        if change.action == "refused":
+            out.warn(change.message)
+        else:
+            out.notice(change.message)
     out.emit(data, human=human, quiet=[str(p) for p in result.written])
     out.notice(
         f"named {result.name!r} (from {result.name_source}); replace the example ECR account "

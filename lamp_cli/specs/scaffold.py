@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from lamp_cli.errors import Conflict, SpecInvalid, UsageError
+from lamp_cli.settings import find_pyproject
+from lamp_cli.specs.app_files import Change, add_tool_lamp, ignore_store
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.loader import ENDPOINT_ARTIFACT, MODEL_ARTIFACT, load_text
 from lamp_cli.specs.pair import check_pair
@@ -29,6 +31,8 @@ class InitResult:
     name: str
     name_source: str
     written: list[Path]
+    #: What happened to the app's pyproject.toml and .gitignore.
+    changes: list[Change] = field(default_factory=list)
 
 
 def dns_name(raw: str) -> str:
@@ -89,7 +93,8 @@ def render_templates(name: str, version: str, schema_prefix: str) -> tuple[str, 
 def init_specs(
     directory: Path, *, cwd: Path, name: str | None = None, force: bool = False
 ) -> InitResult:
-    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory``."""
+    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory``, then
+    add what the app lacks: ``[tool.lamp]`` in pyproject.toml, the local store in .gitignore."""
     if name is not None:
         source = "--name"
         chosen = dns_name(name)
@@ -126,7 +131,12 @@ def init_specs(
     for target in schema_targets:
         shutil.copyfile(PACKAGED_SCHEMA_DIR / target.name, target)
     written = [_shown_path(p, cwd) for p in (*targets, *schema_targets)]
-    return InitResult(name=chosen, name_source=source, written=written)
+    # The app's root: that of its pyproject.toml (run from a subdirectory too), else here.
+    pyproject = find_pyproject(cwd)
+    root = pyproject.parent if pyproject is not None else cwd
+    model_path, endpoint_path = targets
+    changes = [add_tool_lamp(root, chosen, model_path, endpoint_path), ignore_store(root)]
+    return InitResult(name=chosen, name_source=source, written=written, changes=changes)
 
 
 def _shown_path(path: Path, cwd: Path) -> Path:
