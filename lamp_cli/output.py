@@ -70,10 +70,12 @@ class Output:
         self.mode = Mode(mode)
         self._announced: set[str] = set()
         # With -o json, notes wait for the result: a failure's stderr is its one JSON document.
+        # Once the result is out, there is no failure left to keep stderr clean for.
         self._pending: list[tuple[str, str]] = []
+        self._emitted = False
 
     def _say(self, message: str, style: str) -> None:
-        if self.mode is Mode.json:
+        if self.mode is Mode.json and not self._emitted:
             self._pending.append((message, style))
         else:
             self._print(self.stderr, [(message, style)])
@@ -107,6 +109,7 @@ class Output:
     ) -> None:
         """Print a command's result: ``data`` as JSON, ``human(console)`` or the ``quiet`` id(s)."""
         self._flush_notes()
+        self._emitted = True
         if self.mode is Mode.json:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         elif self.mode is Mode.quiet:

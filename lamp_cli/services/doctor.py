@@ -62,7 +62,7 @@ def run_checks(
     checks.append(_check_registry(backend))
     checks.append(_check_experiment(backend, settings))
     checks.append(_check_project(backend, settings))
-    checks.append(_check_image(pair, verify_image))
+    checks.append(_check_image(pair, verify_image, specs=spec_check))
     return checks
 
 
@@ -73,7 +73,12 @@ def exit_code(checks: list[Check]) -> int:
 
 def _check_specs(settings: Settings) -> tuple[SpecPair | None, Check]:
     if settings.model_spec is None or settings.endpoint_spec is None:
-        return None, Check("specs", SKIPPED, "model-spec / endpoint-spec not configured")
+        return None, Check(
+            "specs",
+            SKIPPED,
+            "no spec files: none at specs/ of the app, and model-spec / endpoint-spec not set",
+            hint="run `lamp spec init`, or set model-spec and endpoint-spec under [tool.lamp]",
+        )
     from lamp_cli.specs import load_pair
 
     try:
@@ -118,7 +123,12 @@ def _check_registry(backend: Backend | None) -> Check:
 
 def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
     if not settings.experiment:
-        return Check("experiment", SKIPPED, "no experiment configured")
+        return Check(
+            "experiment",
+            SKIPPED,
+            "no experiment set (a release would use one named after the project)",
+            hint="set LAMP_EXPERIMENT, or experiment under [tool.lamp]",
+        )
     if backend is None:
         return Check("experiment", SKIPPED, "the tracking check failed")
     from lamp_cli.services import experiments
@@ -135,7 +145,12 @@ def _check_experiment(backend: Backend | None, settings: Settings) -> Check:
 
 def _check_project(backend: Backend | None, settings: Settings) -> Check:
     if not settings.project:
-        return Check("project", SKIPPED, "no project configured (LAMP_PROJECT_ID)")
+        return Check(
+            "project",
+            SKIPPED,
+            "no project set, so no project to look up",
+            hint="set LAMP_PROJECT_ID, or project under [tool.lamp]",
+        )
     if backend is None:
         return Check("project", SKIPPED, "the tracking check failed")
     from lamp_cli.services import projects
@@ -147,9 +162,10 @@ def _check_project(backend: Backend | None, settings: Settings) -> Check:
     return Check("project", OK, f"'{project.project}' exists")
 
 
-def _check_image(pair: SpecPair | None, verify: bool | None) -> Check:
+def _check_image(pair: SpecPair | None, verify: bool | None, *, specs: Check) -> Check:
     if pair is None:
-        return Check("image", SKIPPED, "no valid model spec to read the image from")
+        why = "no spec files" if specs.status == SKIPPED else "the specs check failed"
+        return Check("image", SKIPPED, f"{why}: no model spec to read the image from")
     if verify is False:
         return Check("image", SKIPPED, "--no-verify-image: release makes no AWS call")
     from lamp_cli.services import ecr
