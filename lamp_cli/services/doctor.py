@@ -174,6 +174,11 @@ def _check_image(pair: SpecPair | None, verify: bool | None, *, specs: Check) ->
     ref = ecr.parse_image_ref(f"{image.repository}:{image.tag}")
     if not ref.is_ecr:
         return Check("image", SKIPPED, f"{ref.registry} is not ECR; nothing to look up")
+    try:
+        # Never a real image, pinned or not: the operator could not pull it.
+        ecr.refuse_placeholder(ref)
+    except LampError as err:
+        return _failed("image", err)
     if image.digest and verify is None:
         # What release does: a pinned digest is trusted unless --verify-image asks to check it.
         return Check("image", OK, f"digest pinned ({image.digest[:19]}...); not looked up")

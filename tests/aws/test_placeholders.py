@@ -84,8 +84,10 @@ def test_release_refuses_to_look_up_a_placeholder_account(lamp, isolated_env, ho
 
 
 @pytest.mark.usefixtures("nowhere")
-def test_doctor_fails_the_image_check_of_a_placeholder_account(lamp, isolated_env) -> None:
-    env = {"LAMP_MODEL_SPEC": str(MODEL_EXAMPLE), "LAMP_ENDPOINT_SPEC": str(ENDPOINT_EXAMPLE)}
+@pytest.mark.parametrize("digest", [None, DIGEST], ids=["tag", "pinned digest"])
+def test_doctor_fails_the_image_check_of_a_placeholder_account(lamp, isolated_env, digest):
+    model = model_with(isolated_env, f"{EXAMPLE_REGISTRY}/app", digest=digest)
+    env = {"LAMP_MODEL_SPEC": str(model), "LAMP_ENDPOINT_SPEC": str(ENDPOINT_EXAMPLE)}
     result = lamp("-o", "json", "doctor", env=env)
     checks = {c["name"]: c for c in json.loads(result.stdout)}
     assert checks["image"]["status"] == "failed" and checks["image"]["exit_code"] == 3
