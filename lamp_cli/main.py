@@ -16,7 +16,7 @@ from lamp_cli import __version__, gha
 from lamp_cli.commands import COMMANDS, NESTED
 from lamp_cli.commands._common import AppState
 from lamp_cli.commands._usage import ClickException, completion_request, report
-from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
+from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError, UsageError
 from lamp_cli.output import Mode, Output, scrub
 from lamp_cli.settings import resolve
 
@@ -245,7 +245,7 @@ def _report(ctx: Any, err: LampError) -> None:
 
 def _mode_from_env() -> Mode:
     try:
-        return Mode(os.environ.get("LAMP_OUTPUT", "human"))
+        return Mode(os.environ.get("LAMP_OUTPUT", "human").lower())
     except ValueError:
         return Mode.human
 
@@ -358,6 +358,12 @@ def main(
     out = Output(mode)
     # A placeholder state first, so that an error while resolving settings renders in `mode`.
     ctx.obj = AppState(settings=None, out=out)  # type: ignore[arg-type]
+    chosen = os.environ.get("LAMP_OUTPUT", "")
+    if output is None and chosen and chosen.lower() not in Mode.__members__:
+        raise UsageError(
+            f"LAMP_OUTPUT must be one of {', '.join(Mode.__members__)} (got {chosen!r})",
+            hint="set it to one of them, or pass -o/--output",
+        )
     ctx.obj.settings = resolve(
         {
             "tracking-uri": tracking_uri,

@@ -132,3 +132,12 @@ def test_an_unreadable_or_invalid_spec_file_stays_exit_3(lamp, isolated_env) -> 
     mixed = lamp("spec", "validate", "broken.yaml", "nope.yaml")
     assert mixed.exit_code == 4
     assert "broken.yaml" in mixed.stderr and "nope.yaml: no such file" in mixed.stderr
+
+
+def test_a_bad_lamp_output_is_a_usage_error_in_plain_words(lamp) -> None:
+    result = lamp("config", "show", env={"LAMP_OUTPUT": "xml"})
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "LAMP_OUTPUT must be one of human, json, quiet (got 'xml')" in result.stderr
+    # The flag wins over the variable, as everywhere.
+    assert lamp("-o", "json", "config", "show", env={"LAMP_OUTPUT": "xml"}).exit_code == 0
