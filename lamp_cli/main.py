@@ -202,6 +202,8 @@ class LampGroup(TyperGroup):
         except ClickException as exc:
             # Usage errors: Click's own words (plain ones for a bad value), or one JSON document.
             raise typer.Exit(report(exc, _mode_of(ctx))) from None
+        except typer.TyperException:
+            raise  # Typer's own signals, which it renders itself
         except Exception as exc:
             if _debug():
                 _print_traceback(exc)
