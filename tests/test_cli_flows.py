@@ -156,8 +156,11 @@ def test_doctor_trusts_a_pinned_digest_like_release(lamp, isolated_env, monkeypa
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     specs_dir = isolated_env / "specs"
     specs_dir.mkdir()
-    pinned = MODEL_EXAMPLE.read_text().replace(
-        "    tag: 1.4.0\n", "    tag: 1.4.0\n    digest: sha256:" + "a" * 64 + "\n"
+    # An account of someone's registry: the example's placeholder fails doctor, pinned or not.
+    pinned = (
+        MODEL_EXAMPLE.read_text()
+        .replace("123456789012.dkr.ecr", "493275106824.dkr.ecr")
+        .replace("    tag: 1.4.0\n", "    tag: 1.4.0\n    digest: sha256:" + "a" * 64 + "\n")
     )
     assert "digest: sha256:" in pinned
     (specs_dir / "serving-model-spec.yaml").write_text(pinned)
