@@ -54,6 +54,11 @@ class Problem:
         }
 
 
+@dataclass(frozen=True)
+class MissingFile(Problem):
+    """A file the user named that does not exist: not found (exit 4), not invalid."""
+
+
 class LampError(Exception):
     """Base of every error lamp reports to the user."""
 
@@ -125,6 +130,32 @@ class NotFound(LampError):
     kind = "not_found"
 
 
+class SpecFileNotFound(NotFound):
+    """A spec file that is not there; the other files' problems are reported with it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        missing = [p.file for p in problems if isinstance(p, MissingFile) and p.file]
+        noun = "file" if len(missing) == 1 else "files"
+        others = len(problems) - len(missing)
+        more = f" (and {others} other problem{'s' if others > 1 else ''})" if others else ""
+        super().__init__(
+            f"spec {noun} not found: {', '.join(missing)}{more}",
+            hint="check the path; `lamp spec init` writes a pair of specs into specs/",
+        )
+        self._problems = list(problems)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+
+def spec_error(problems: list[Problem]) -> LampError:
+    """The error for spec problems: not found (exit 4) when a file is missing, else invalid."""
+    if any(isinstance(p, MissingFile) for p in problems):
+        return SpecFileNotFound(problems)
+    return SpecInvalid(problems)
+
+
 class Conflict(LampError):
     exit_code = EXIT_CONFLICT
     kind = "conflict"
@@ -160,6 +191,13 @@ class TransientFailure(BackendUnavailable):
 class PermissionDenied(LampError):
     exit_code = EXIT_DENIED
     kind = "denied"
+
+
+class CredentialsMissing(PermissionDenied):
+    """No credentials to authenticate with at all (exit 7): nothing was refused, so the next
+    step is to configure some, not to ask for a permission."""
+
+    kind = "no_credentials"
 
 
 class UnexpectedError(LampError):

@@ -15,7 +15,8 @@ from typer.core import TyperGroup
 from lamp_cli import __version__, gha
 from lamp_cli.commands import COMMANDS, NESTED
 from lamp_cli.commands._common import AppState
-from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError
+from lamp_cli.commands._usage import ClickException, completion_request, report
+from lamp_cli.errors import EXIT_UNEXPECTED, LampError, UnexpectedError, UsageError
 from lamp_cli.output import Mode, Output
 from lamp_cli.secrets import scrub
 from lamp_cli.settings import resolve
@@ -122,6 +123,15 @@ def load_command(name: str) -> Any:
     return command
 
 
+#: Typer's completion options, as lamp reads them (see commands/_usage.completion_request).
+_COMPLETION_HELP = {
+    "install_completion": "Install completion for SHELL (bash, zsh, fish, powershell; "
+    "default: the current shell): --install-completion zsh.",
+    "show_completion": "Print the completion script for SHELL, to install it by hand: "
+    "--show-completion fish.",
+}
+
+
 class LampGroup(TyperGroup):
     """Loads each sub-command when it is used, catches every error once, renders it, and exits
     with its documented code."""
@@ -129,6 +139,13 @@ class LampGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _humanize_help(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        for param in params:
+            if param.name in _COMPLETION_HELP:
+                param.help = _COMPLETION_HELP[param.name]
+        return params
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -154,7 +171,22 @@ class LampGroup(TyperGroup):
             formatter.write_dl(list(COMMANDS.items()))
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(list(args)))
+        args = hoist_global_options(list(args))
+        # Kept for the output mode of a usage error raised before the root's callback ran.
+        ctx.meta[_ARGS_KEY] = list(args)
+        if not ctx.resilient_parsing:
+            completion_request(ctx, args)
+        return super().parse_args(ctx, args)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ClickException as exc:
+            if extra.get("resilient_parsing"):
+                raise  # completion: Click's own quiet handling
+            raise typer.Exit(report(exc, _mode_from_args(args))) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -168,12 +200,12 @@ class LampGroup(TyperGroup):
             # The reader went away (`lamp ... | head`): nothing left to say to it.
             _silence_stdout()
             raise typer.Exit(0) from None
+        except ClickException as exc:
+            # Usage errors: Click's own words (plain ones for a bad value), or one JSON document.
+            raise typer.Exit(report(exc, _mode_of(ctx))) from None
+        except typer.TyperException:
+            raise  # Typer's own signals, which it renders itself
         except Exception as exc:
-            if type(exc).__module__.startswith("typer"):
-                # Usage errors keep Typer's own rendering and exit 2; in Actions also annotated.
-                if gha.in_actions() and hasattr(exc, "format_message"):
-                    sys.stderr.write(gha.error_command(f"usage: {exc.format_message()}") + "\n")
-                raise
             if _debug():
                 _print_traceback(exc)
             first_line = scrub(str(exc)).splitlines()[0] if str(exc) else ""
@@ -216,9 +248,39 @@ def _report(ctx: Any, err: LampError) -> None:
 
 def _mode_from_env() -> Mode:
     try:
-        return Mode(os.environ.get("LAMP_OUTPUT", "human"))
+        return Mode(os.environ.get("LAMP_OUTPUT", "human").lower())
     except ValueError:
         return Mode.human
+
+
+_ARGS_KEY = "lamp.args"
+
+
+def _mode_from_args(args: list[str]) -> Mode:
+    """The output mode ``args`` ask for (``-o``/``--output`` in any form), else LAMP_OUTPUT's."""
+    for index, token in enumerate(args):
+        if token == "--":
+            break
+        value: str | None = None
+        if token in ("-o", "--output") and index + 1 < len(args):
+            value = args[index + 1]
+        elif token.startswith("--output="):
+            value = token.split("=", 1)[1]
+        elif token.startswith("-o") and not token.startswith("--") and len(token) > 2:
+            value = token[2:]
+        if value is not None:
+            try:
+                return Mode(value.lower())
+            except ValueError:
+                break
+    return _mode_from_env()
+
+
+def _mode_of(ctx: Any) -> Mode:
+    root = ctx.find_root()
+    if isinstance(root.obj, AppState):
+        return root.obj.out.mode
+    return _mode_from_args(root.meta.get(_ARGS_KEY, []))
 
 
 app = typer.Typer(
@@ -226,7 +288,7 @@ app = typer.Typer(
     name="lamp",
     help="Record what to serve and how to serve it in MLflow, for the LAMP serving platform.",
     epilog="Docs: README.md. Exit codes: 0 ok, 2 usage, 3 invalid input, 4 not found, "
-    "5 conflict, 6 backend unreachable, 7 permission denied, 1 unexpected.",
+    "5 conflict, 6 backend unreachable, 7 no credentials or permission denied, 1 unexpected.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -299,6 +361,12 @@ def main(
     out = Output(mode)
     # A placeholder state first, so that an error while resolving settings renders in `mode`.
     ctx.obj = AppState(settings=None, out=out)  # type: ignore[arg-type]
+    chosen = os.environ.get("LAMP_OUTPUT", "")
+    if output is None and chosen and chosen.lower() not in Mode.__members__:
+        raise UsageError(
+            f"LAMP_OUTPUT must be one of {', '.join(Mode.__members__)} (got {chosen!r})",
+            hint="set it to one of them, or pass -o/--output",
+        )
     ctx.obj.settings = resolve(
         {
             "tracking-uri": tracking_uri,

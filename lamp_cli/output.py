@@ -50,10 +50,12 @@ class Output:
         self.mode = Mode(mode)
         self._announced: set[str] = set()
         # With -o json, notes wait for the result: a failure's stderr is its one JSON document.
+        # Once the result is out, there is no failure left to keep stderr clean for.
         self._pending: list[tuple[str, str]] = []
+        self._emitted = False
 
     def _say(self, message: str, style: str) -> None:
-        if self.mode is Mode.json:
+        if self.mode is Mode.json and not self._emitted:
             self._pending.append((message, style))
         else:
             self._print(self.stderr, [(message, style)])
@@ -87,6 +89,7 @@ class Output:
     ) -> None:
         """Print a command's result: ``data`` as JSON, ``human(console)`` or the ``quiet`` id(s)."""
         self._flush_notes()
+        self._emitted = True
         if self.mode is Mode.json:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         elif self.mode is Mode.quiet:
@@ -150,64 +153,70 @@ class Output:
 # --- helpers for human rendering -------------------------------------------------------------
 
 
-class _Folding:
-    """A table that keeps every value whole: columns side by side when they fit the width,
-    else one ``key: value`` line per cell, so an id, digest or image is never cut inside."""
+class _Table:
+    """A table that stays a table at any width and keeps every value whole.
+
+    Cells wrap at spaces only, inside their column: while the table is too wide, the widest
+    column that still can wraps one character narrower. A word (an id, a digest, an image, a
+    path, a URI) is never cut, so no column gets narrower than its longest word; when those
+    words alone are wider than the terminal, the rows are too, as ``kubectl`` prints them. A
+    value copied from the output is always the whole value.
+    """
 
     def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, show_header: bool):
         self.headers = list(headers)
         self.rows = [list(r) for r in rows]
         self.show_header = show_header
 
-    def _widths(self) -> list[int]:
-        columns = [self.headers] if self.show_header else []
-        widths = [0] * len(self.headers)
-        for row in [*columns, *self.rows]:
+    def widths(self, available: int) -> list[int]:
+        """Each column's width for a table of at most ``available`` characters, if it can be."""
+        cells = [[h] if self.show_header else [] for h in self.headers]
+        for row in self.rows:
             for i, cell in enumerate(row):
-                widths[i] = max(widths[i], *(len(line) for line in cell.splitlines() or [""]))
+                cells[i].append(cell)
+        longest_line = [
+            max((len(ln) for c in col for ln in c.splitlines()), default=0) for col in cells
+        ]
+        longest_word = [max((len(w) for c in col for w in c.split()), default=0) for col in cells]
+        widths = [max(1, n) for n in longest_line]
+        room = available - 2 * (len(widths) - 1)
+        excess = sum(widths) - room
+        while excess > 0:
+            shrinkable = [i for i, w in enumerate(widths) if w > max(1, longest_word[i])]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
         return widths
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
         from rich.table import Table
         from rich.text import Text
 
-        widths = self._widths()
-        if sum(widths) + 2 * (len(widths) - 1) <= options.max_width:
-            table = Table(box=None, pad_edge=False, show_header=self.show_header)
-            for i, header in enumerate(self.headers):
-                bold = "bold" if (self.show_header or i == 0) else None
-                table.add_column(
-                    header,
-                    no_wrap=True,
-                    header_style="bold",
-                    style=bold if i == 0 and not self.show_header else None,
-                )
-            for row in self.rows:
-                table.add_row(*(Text(c) for c in row))
-            yield table
-            return
-        for index, row in enumerate(self.rows):
-            if index and self.show_header:
-                yield Text("")
-            pairs: list[tuple[str, str]] = (
-                list(zip(self.headers, row, strict=True))
-                if self.show_header
-                else [(row[0], row[1])]
+        widths = self.widths(options.max_width)
+        table = Table(box=None, pad_edge=False, show_header=self.show_header)
+        for i, header in enumerate(self.headers):
+            first_bold = i == 0 and not self.show_header
+            table.add_column(
+                header,
+                header_style="bold",
+                style="bold" if first_bold else None,
+                width=widths[i],
+                overflow="fold",  # no word is wider than its column: nothing is cut
             )
-            for key, value in pairs:
-                lines = value.splitlines() or [""]
-                label = key.lower() if self.show_header else key
-                yield Text(f"{label}: {lines[0]}", no_wrap=True, overflow="ignore")
-                for line in lines[1:]:
-                    yield Text(f"  {line}", no_wrap=True, overflow="ignore")
+        for row in self.rows:
+            table.add_row(*(Text(c) for c in row))
+        total = sum(widths) + 2 * (len(widths) - 1)
+        yield from console.render(table, options.update_width(max(options.max_width, total)))
 
 
-def key_value_table(rows: Sequence[tuple[str, Any]]) -> _Folding:
-    return _Folding(["KEY", "VALUE"], [(k, _cell(v)) for k, v in rows], show_header=False)
+def key_value_table(rows: Sequence[tuple[str, Any]]) -> _Table:
+    return _Table(["KEY", "VALUE"], [(k, _cell(v)) for k, v in rows], show_header=False)
 
 
-def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> _Folding:
-    return _Folding(columns, [[_cell(v) for v in row] for row in rows], show_header=True)
+def list_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> _Table:
+    return _Table(columns, [[_cell(v) for v in row] for row in rows], show_header=True)
 
 
 def tags_text(tags: Mapping[str, str]) -> str:
@@ -215,6 +224,8 @@ def tags_text(tags: Mapping[str, str]) -> str:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if value is None or value == "" or value == []:
         return "-"
     if isinstance(value, Mapping):

@@ -7,12 +7,15 @@ Duck-typed on error codes and exception class names, so it never imports mlflow 
 
 from __future__ import annotations
 
+import os
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from lamp_cli.errors import (
     BackendUnavailable,
     Conflict,
+    CredentialsMissing,
     InvalidInput,
     LampError,
     NotFound,
@@ -22,6 +25,7 @@ from lamp_cli.errors import (
     UnexpectedError,
 )
 from lamp_cli.secrets import redact
+from lamp_cli.settings import env_number
 
 _SQL_HINT_RE = re.compile(r"(?i)\b(sqlite3?|sqlalchemy|psycopg|pymysql|IntegrityError|\[SQL:)")
 #: urllib3's words when every attempt was answered with a status it retries (429, 5xx).
@@ -31,6 +35,46 @@ _UNREACHABLE_RE = re.compile(
     r"connection aborted|connectionerror|name or service not known|read timed out|"
     r"connect timeout|timed out|temporary failure in name resolution|remote end closed)"
 )
+
+
+#: urllib3's words (and requests' class names) when a connected server never answered in time.
+_READ_TIMEOUT_RE = re.compile(r"(?i)read timed out|ReadTimeout")
+#: MLflow's own default of MLFLOW_HTTP_REQUEST_MAX_RETRIES.
+_MLFLOW_DEFAULT_RETRIES = 7
+#: The retries of a create, which lamp makes itself (lamp_cli/gateway/creates.py): a time-out
+#: then says how long lamp waited in all, not how long MLflow's one attempt took.
+CONFIGURED_RETRIES: ContextVar[str | None] = ContextVar("lamp_configured_retries")
+
+
+def http_wait() -> tuple[int, float]:
+    """How many attempts of how many seconds a call to a tracking server makes, as configured."""
+    try:
+        raw = CONFIGURED_RETRIES.get()
+    except LookupError:
+        raw = os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+    try:
+        retries = max(0, int(raw)) if raw is not None else _MLFLOW_DEFAULT_RETRIES
+    except ValueError:
+        retries = _MLFLOW_DEFAULT_RETRIES
+    return retries + 1, max(0.0, env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 120))
+
+
+def _timed_out(exc: BaseException, message: str, subject: Subject, url: str) -> LampError | None:
+    """A server that took the connection and never answered, in the time lamp waited for it."""
+    chain = _chain(exc)
+    if not (
+        _READ_TIMEOUT_RE.search(message)
+        or any(_READ_TIMEOUT_RE.search(f"{type(e).__name__} {e}") for e in chain)
+    ):
+        return None
+    attempts, timeout = http_wait()
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return TransientFailure(
+        f"the tracking server at {url} timed out after {attempts * timeout:g} s "
+        f"({subject.what}): it took the connection but did not answer ({tries} of {timeout:g} s)",
+        hint="check that the server is healthy (its log, its load, a proxy in between); "
+        "MLFLOW_HTTP_REQUEST_TIMEOUT and MLFLOW_HTTP_REQUEST_MAX_RETRIES set how long lamp waits",
+    )
 
 
 def _first_line(text: str, limit: int = 300) -> str:
@@ -87,6 +131,9 @@ def translate_backend_error(exc: BaseException, subject: Subject) -> LampError:
             f"{subject.what}",
             hint="retry later; MLFLOW_HTTP_REQUEST_MAX_RETRIES sets how often lamp tries",
         )
+    timed_out = _timed_out(exc, message, subject, url)
+    if timed_out is not None:
+        return timed_out
     if _UNREACHABLE_RE.search(message) or _is_connection_error(exc):
         return TransientFailure(
             f"cannot reach the tracking server at {url} ({subject.what})",
@@ -222,8 +269,9 @@ def _artifact_store_error(exc: BaseException, subject: Subject, url: str) -> Lam
     for error in _chain(exc):
         name = type(error).__name__
         if name in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError"):
-            return PermissionDenied(
-                f"no AWS credentials for the S3 artifact store ({what})", hint=_S3_CREDENTIALS_HINT
+            return CredentialsMissing(
+                f"no AWS credentials found for the S3 artifact store ({what})",
+                hint=_S3_CREDENTIALS_HINT,
             )
         response = getattr(error, "response", None)
         if isinstance(response, dict) and "Error" in response:  # botocore's ClientError
@@ -336,9 +384,23 @@ def ecr_error(exc: BaseException, *, repository: str, registry: str, what: str) 
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
         return _ecr_client_error(response, repository, registry, what)
-    if name in ("NoCredentialsError", "PartialCredentialsError"):
-        return PermissionDenied(
+    if name == "NoCredentialsError":
+        return CredentialsMissing(
             f"no AWS credentials found to look up {what}", hint=ECR_CREDENTIALS_HINT
+        )
+    if name == "PartialCredentialsError":
+        # botocore names the missing half (e.g. aws_secret_access_key), never a value.
+        missing = getattr(exc, "kwargs", {}).get("cred_var") or "a part"
+        return CredentialsMissing(
+            f"incomplete AWS credentials ({missing} is missing) to look up {what}",
+            hint=ECR_CREDENTIALS_HINT,
+        )
+    if name == "ProfileNotFound":
+        profile = getattr(exc, "kwargs", {}).get("profile") or "?"
+        return CredentialsMissing(
+            f"the AWS profile {profile!r} (AWS_PROFILE) is not configured; cannot look up {what}",
+            hint=f"run `aws configure --profile {profile}`, or unset AWS_PROFILE; "
+            f"{ECR_CREDENTIALS_HINT}",
         )
     if name in _ECR_CONNECTION:
         endpoint = redact(str(getattr(exc, "kwargs", {}).get("endpoint_url") or registry))

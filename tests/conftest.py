@@ -98,15 +98,18 @@ def imported_by(args: list[str], cwd: Path) -> tuple[str, list[str]]:
 
 
 @contextlib.contextmanager
-def moto_server(log_dir: Path) -> Iterator[str]:
-    """A `moto_server` on a free loopback port for the block's duration; its URL."""
+def moto_server(log_dir: Path, account: str | None = None) -> Iterator[str]:
+    """A `moto_server` on a free loopback port for the block's duration; its URL. ``account``
+    is the AWS account every request lands in (moto's default is AWS's example account)."""
     port = free_port()
     log = log_dir / "moto_server.log"
+    env = {**os.environ, **({"MOTO_ACCOUNT_ID": account} if account else {})}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}"
     try:

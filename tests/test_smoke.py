@@ -31,9 +31,11 @@ def test_help_imports_no_backend_no_rich_and_no_command_module(isolated_env: Pat
     assert "Usage" in stdout and "register" in stdout
     roots = ("mlflow", "boto3", "botocore", "rich")
     assert [m for m in modules if m.split(".")[0] in roots] == []
-    # Each command's module is imported when the command runs, not to list it.
+    # Each command's module is imported when the command runs, not to list it; only the
+    # shared options and the usage-error rendering are there from the start.
     assert [m for m in modules if m.startswith("lamp_cli.commands.")] == [
-        "lamp_cli.commands._common"
+        "lamp_cli.commands._common",
+        "lamp_cli.commands._usage",
     ]
 
 
@@ -101,6 +103,6 @@ def test_usage_errors_are_exit_2(isolated_env: Path, args: list[str]) -> None:
 
 
 def test_usage_errors_are_annotated_in_github_actions(isolated_env: Path) -> None:
-    result = run("experiment", "create", cwd=isolated_env, env={"GITHUB_ACTIONS": "true"})
+    result = run("run", "show", cwd=isolated_env, env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 2
-    assert "::error::usage: Missing argument 'NAME'." in result.stderr
+    assert "::error::usage: Missing argument 'RUN_ID'." in result.stderr

@@ -21,11 +21,14 @@ app = typer.Typer(
 def show(ctx: typer.Context) -> None:
     """Show each setting, its value and its source (flag, env:VAR, pyproject, default).
 
-    Credentials in URIs are redacted. Does not contact MLflow.
+    Credentials in URIs are redacted. Does not contact MLflow. With -o quiet, prints the
+    tracking URI alone.
 
     Example:
 
         lamp config show
+
+        MLFLOW_TRACKING_URI=$(lamp -o quiet config show) mlflow ui
     """
     rows = state(ctx).settings.describe()
 
@@ -36,4 +39,6 @@ def show(ctx: typer.Context) -> None:
             )
         )
 
-    state(ctx).out.emit(rows, human=render)
+    # -o quiet: the primary identifier of lamp's settings, as shown (credentials redacted).
+    tracking_uri = next(r["value"] for r in rows if r["name"] == "tracking-uri")
+    state(ctx).out.emit(rows, human=render, quiet=tracking_uri)

@@ -38,7 +38,8 @@ def doctor(
     server, the registry, the experiment, the project, and that the model spec's image tag
     exists on ECR (with the AWS credentials a release would use). Exits with the code of the
     first failed check (e.g. 6 unreachable, 4 project missing, 7 credentials), 0 when all passed
-    or were skipped.
+    or were skipped. A skipped check says why and what to set; when most were skipped, a
+    warning on stderr says that doctor checked little.
 
     Examples:
 
@@ -62,6 +63,9 @@ def doctor(
         console.print(list_table(["CHECK", "STATUS", "DETAIL"], rows))
 
     out.emit([c.to_dict() for c in results], human=render)
+    summary = _checked_little(results)
+    if summary:
+        out.warn(summary)
     code = checks.exit_code(results)
     if code:
         failed = [c for c in results if c.status == checks.FAILED]
@@ -70,3 +74,19 @@ def doctor(
             f"doctor: {', '.join(c.name for c in failed)} failed: {failed[0].detail}",
             hint=failed[0].hint,
         )
+
+
+def _checked_little(results: list[checks.Check]) -> str | None:
+    """When most checks were skipped and none failed: that doctor vouches for little, and what
+    to set first.
+
+    Skipped checks are no failure (the exit code stays 0): a release that lacks a setting
+    fails on its own, naming it. But "0" after a mostly skipped run must not read as "ready".
+    """
+    skipped = [c for c in results if c.status == checks.SKIPPED]
+    if 2 * len(skipped) <= len(results) or checks.exit_code(results):
+        return None  # a failure says more, and under -o json its stderr is one document
+    steps = list(dict.fromkeys(c.hint for c in skipped if c.hint))
+    todo = f"; for a full check: {'; '.join(steps)}" if steps else ""
+    names = ", ".join(c.name for c in skipped)
+    return f"doctor checked little: {len(skipped)} of {len(results)} checks skipped ({names}){todo}"

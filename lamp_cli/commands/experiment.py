@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lamp_cli.commands._common import ExistOkOption, TagOption, gateway, parse_tags, state
+from lamp_cli.errors import UsageError
 from lamp_cli.output import key_value_table, list_table
 from lamp_cli.records import ExperimentRecord
 from lamp_cli.services import experiments
@@ -42,7 +43,14 @@ def _show(exp: ExperimentRecord) -> Callable[[Console], None]:
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Experiment name.", metavar="NAME")],
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Experiment name; omitted: LAMP_EXPERIMENT or experiment under [tool.lamp].",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     tag: TagOption = None,
     artifact_location: Annotated[
         str | None,
@@ -52,17 +60,27 @@ def create(
 ) -> None:
     """Create an experiment; prints its id.
 
+    Without NAME, the experiment of the settings (LAMP_EXPERIMENT, or experiment under
+    [tool.lamp]): the one `run log-spec` and `release` use.
+
     Examples:
 
         lamp experiment create fraud-detector
 
-        EXP_ID=$(lamp -o quiet experiment create fraud-detector --exist-ok)
+        EXP_ID=$(lamp -o quiet experiment create --exist-ok)
     """
     tags = parse_tags(tag)
     out = state(ctx).out
+    chosen = name or state(ctx).settings.experiment
+    if not chosen:
+        raise UsageError(
+            "no experiment name given",
+            hint="pass NAME, or set LAMP_EXPERIMENT or experiment under [tool.lamp] in "
+            "pyproject.toml",
+        )
     exp, created = experiments.create(
         gateway(ctx, writes=True),
-        name,
+        chosen,
         tags=tags,
         artifact_location=artifact_location,
         exist_ok=exist_ok,

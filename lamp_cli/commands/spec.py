@@ -69,7 +69,11 @@ def init(
     app's operations, the probes its health routes (GET /health/live, /healthz, /readyz, ...),
     and the first route with a JSON body is primary; else the routes and probes are an example.
     The name comes from the serving template's .copier-answers.yml when present, else from
-    pyproject.toml. Existing files are never overwritten without --force (exit 5).
+    pyproject.toml. Existing files are never overwritten without --force (exit 5). The app's
+    pyproject.toml gets a [tool.lamp] table (experiment, project, model-spec, endpoint-spec)
+    when it has none, its other bytes untouched; without a pyproject.toml, one holding only
+    that table is created. .gitignore gets mlflow.db and mlruns/ when missing. Each change is
+    said on stderr.
 
     Examples:
 
@@ -84,17 +88,24 @@ def init(
     settings = app_settings(ctx, app, app_dir, app_python, openapi)
     api = load_api(settings, announce=lambda message: out.notice(message, once=message))
     result = init_specs(directory, cwd=Path.cwd(), name=name, force=force, api=api)
+    updated = [c for c in result.changes if c.written]
     data = {
         "name": result.name,
         "name_source": result.name_source,
         "written": [str(p) for p in result.written],
         "api": result.api_source,
+        "updated": [c.path.name for c in updated],
     }
 
     def human(console: Console) -> None:
         for path in result.written:
             console.print(f"wrote {path}")
 
+    for change in result.changes:
+        if change.action == "refused":
+            out.warn(change.message)
+        else:
+            out.notice(change.message)
     out.emit(data, human=human, quiet=[str(p) for p in result.written])
     for notice in result.notices:
         out.warn(notice)
@@ -145,7 +156,9 @@ def validate(
     method must be an operation of the app, every probe path a GET of it, and the primary route
     must take a JSON body; an app operation no route exposes is a warning (--strict: an error).
     Every problem of every file is reported at once, with file, line, column and field
-    (exit 3); in GitHub Actions each also becomes an annotation on the line.
+    (exit 3); in GitHub Actions each also becomes an annotation on the line. A missing file
+    is exit 4. An image on a placeholder AWS account (123456789012) or outside ECR is a
+    warning on stderr.
 
     Examples:
 

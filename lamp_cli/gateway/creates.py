@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from lamp_cli.errors import Conflict, LampError
 from lamp_cli.settings import env_number
+from lamp_cli.translate import CONFIGURED_RETRIES
 
 T = TypeVar("T")
 
@@ -98,6 +99,15 @@ def exactly_once(send: Callable[[], T], find: Callable[[], T | None]) -> T:
     attempt took the name). Both raise lamp's errors.
     """
     policy = RetryPolicy.from_environment()
+    # Every attempt is lamp's: a time-out's message counts them all, not MLflow's one.
+    counted = CONFIGURED_RETRIES.set(str(policy.retries))
+    try:
+        return _exactly_once(send, find, policy)
+    finally:
+        CONFIGURED_RETRIES.reset(counted)
+
+
+def _exactly_once(send: Callable[[], T], find: Callable[[], T | None], policy: RetryPolicy) -> T:
     deadline = time.monotonic() + policy.budget
     pending = False  # a create may have reached the server
     error: LampError | None = None

@@ -65,7 +65,7 @@ def run_checks(
     checks.append(_check_registry(gateway))
     checks.append(_check_experiment(gateway, settings))
     checks.append(_check_project(gateway, settings))
-    checks.append(_check_image(pair, verify_image))
+    checks.append(_check_image(pair, verify_image, specs=spec_check))
     checks.append(_check_manifests(pair, settings))
     return checks
 
@@ -79,7 +79,12 @@ def _check_specs(
     settings: Settings, announce: Callable[[str], None] | None
 ) -> tuple[SpecPair | None, Check]:
     if settings.model_spec is None or settings.endpoint_spec is None:
-        return None, Check("specs", SKIPPED, "model-spec / endpoint-spec not configured")
+        return None, Check(
+            "specs",
+            SKIPPED,
+            "no spec files: none at specs/ of the app, and model-spec / endpoint-spec not set",
+            hint="run `lamp spec init`, or set model-spec and endpoint-spec under [tool.lamp]",
+        )
     from lamp_cli.services.app import load_api
     from lamp_cli.specs import load_pair
     from lamp_cli.specs.contract import check_against_app
@@ -137,13 +142,14 @@ def _check_registry(gateway: Gateway | None) -> Check:
 
 def _check_experiment(gateway: Gateway | None, settings: Settings) -> Check:
     if not settings.experiment:
-        return Check("experiment", SKIPPED, "no experiment configured")
-    if gateway is None:
         return Check(
             "experiment",
             SKIPPED,
-            _NO_STORE,
+            "no experiment set (a release would use one named after the project)",
+            hint="set LAMP_EXPERIMENT, or experiment under [tool.lamp]",
         )
+    if gateway is None:
+        return Check("experiment", SKIPPED, _NO_STORE)
     from lamp_cli.services import experiments
 
     try:
@@ -158,7 +164,12 @@ def _check_experiment(gateway: Gateway | None, settings: Settings) -> Check:
 
 def _check_project(gateway: Gateway | None, settings: Settings) -> Check:
     if not settings.project:
-        return Check("project", SKIPPED, "no project configured (LAMP_PROJECT_ID)")
+        return Check(
+            "project",
+            SKIPPED,
+            "no project set, so no project to look up",
+            hint="set LAMP_PROJECT_ID, or project under [tool.lamp]",
+        )
     if gateway is None:
         return Check("project", SKIPPED, _NO_STORE)
     from lamp_cli.services import projects
@@ -170,9 +181,10 @@ def _check_project(gateway: Gateway | None, settings: Settings) -> Check:
     return Check("project", OK, f"'{project.project}' exists")
 
 
-def _check_image(pair: SpecPair | None, verify: bool | None) -> Check:
+def _check_image(pair: SpecPair | None, verify: bool | None, *, specs: Check) -> Check:
     if pair is None:
-        return Check("image", SKIPPED, "no valid model spec to read the image from")
+        why = "no spec files" if specs.status == SKIPPED else "the specs check failed"
+        return Check("image", SKIPPED, f"{why}: no model spec to read the image from")
     if verify is False:
         return Check("image", SKIPPED, "--no-verify-image: release makes no AWS call")
     from lamp_cli.services import ecr
@@ -181,6 +193,11 @@ def _check_image(pair: SpecPair | None, verify: bool | None) -> Check:
     ref = ecr.parse_image_ref(f"{image.repository}:{image.tag}")
     if not ref.is_ecr:
         return Check("image", SKIPPED, f"{ref.registry} is not ECR; nothing to look up")
+    try:
+        # Never a real image, pinned or not: the operator could not pull it.
+        ecr.refuse_placeholder(ref)
+    except LampError as err:
+        return _failed("image", err)
     if image.digest and verify is None:
         # What release does: a pinned digest is trusted unless --verify-image asks to check it.
         return Check("image", OK, f"digest pinned ({image.digest[:19]}...); not looked up")

@@ -20,7 +20,8 @@ from lamp_cli.errors import (
     UnexpectedError,
 )
 from lamp_cli.specs import image
-from lamp_cli.specs.image import ImageRef
+from lamp_cli.specs.image import ImageRef, placeholder_account
+from lamp_cli.specs.warnings import placeholder_message
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -58,7 +59,20 @@ def _ecr_ref(repository: str, tag: str | None, digest: str | None = None) -> Ima
             f"{image.registry} is not an Amazon ECR registry; lamp looks up digests only on ECR",
             hint="pin the digest in the model spec, or drop --verify-image",
         )
+    refuse_placeholder(image)
     return image
+
+
+def refuse_placeholder(image: ImageRef) -> None:
+    """Exit 3 for an image on an example AWS account: asking AWS about one can only fail, and
+    as "denied" or "no credentials", which would send the user the wrong way."""
+    if placeholder_account(image.account):
+        raise InvalidInput(
+            f"not looking up {image} on ECR: "
+            + placeholder_message(image.account or "", image.registry),
+            hint="set spec.image.repository in the model spec (or pass --image with the image "
+            "CI pushed); --no-verify-image records the image without looking it up",
+        )
 
 
 def resolve_digest(repository: str, tag: str) -> str:

@@ -24,6 +24,20 @@ _HOST_RE = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]+
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 
 
+#: Account ids of examples, not of anyone's registry: AWS's documentation (and moto's default),
+#: the template ``lamp spec init`` writes, and their kin. A digit repeated twelve times and the
+#: four-by-three patterns of AWS's documentation (111122223333) are placeholders too.
+PLACEHOLDER_ACCOUNTS = frozenset({"123456789012", "012345678901", "210987654321", "098765432109"})
+_PLACEHOLDER_RE = re.compile(r"^(?:(\d)\1{11}|(\d)\2{3}(\d)\3{3}(\d)\4{3})$")
+
+
+def placeholder_account(account: str | None) -> bool:
+    """True for an AWS account id that only examples use (``123456789012``, ``111111111111``)."""
+    return bool(account) and (
+        account in PLACEHOLDER_ACCOUNTS or _PLACEHOLDER_RE.match(account or "") is not None
+    )
+
+
 class ImageReferenceError(ValueError):
     """Why a reference is refused; ``kind`` is empty, name, tag, latest, digest or untagged."""
 

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.errors import MissingFile, Problem, SpecInvalid, spec_error
 from lamp_cli.secrets import carried_secrets
 from lamp_cli.specs.common import KINDS, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
@@ -106,7 +106,7 @@ def read_text(path: Path) -> tuple[str | None, list[Problem]]:
             ]
         raw = path.read_bytes()
     except FileNotFoundError:
-        return None, [Problem(message="no such file", file=file)]
+        return None, [MissingFile(message="no such file", file=file)]
     except IsADirectoryError:
         return None, [Problem(message="is a directory, not a spec file", file=file)]
     except OSError as exc:
@@ -249,7 +249,8 @@ def load_spec(
     environ: Mapping[str, str] | None = None,
     interpolate_allow: Collection[str] = (),
 ) -> LoadedSpec:
-    """Load and validate one spec file, or raise :class:`SpecInvalid` with all its problems.
+    """Load and validate one spec file, or raise :class:`SpecInvalid` with all its problems
+    (:class:`SpecFileNotFound` when there is no such file).
 
     ``overrides`` are ``--set`` items; ``model.``/``endpoint.`` prefixed keys apply to that kind
     only, unprefixed keys to this file whatever its kind.
@@ -265,7 +266,7 @@ def load_spec(
     )
     problems.extend(more)
     if problems or loaded is None:
-        raise SpecInvalid(problems)
+        raise spec_error(problems)
     return loaded
 
 

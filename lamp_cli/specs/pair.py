@@ -6,7 +6,7 @@ import os
 import pathlib
 from collections.abc import Collection, Mapping, Sequence
 
-from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.errors import Problem, spec_error
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.endpoint_spec import GPU, ServingEndpointSpec
 from lamp_cli.specs.interpolate import Variables
@@ -104,5 +104,5 @@ def load_pair(
     if model is not None and endpoint is not None:
         problems.extend(check_pair(model, endpoint))
     if problems or model is None or endpoint is None:
-        raise SpecInvalid(problems)
+        raise spec_error(problems)
     return SpecPair(model=model, endpoint=endpoint)

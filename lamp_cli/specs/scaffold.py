@@ -13,7 +13,9 @@ import yaml
 
 from lamp_cli.errors import Conflict, SpecInvalid, UsageError
 from lamp_cli.layout import ENDPOINT_FILE, MODEL_FILE
+from lamp_cli.settings import find_pyproject
 from lamp_cli.specs.api import ApiDocument
+from lamp_cli.specs.app_files import Change, add_tool_lamp, ignore_store
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import load_text
@@ -36,6 +38,8 @@ class InitResult:
     #: Where the routes and probes came from: the app's API, or ``None`` for the template's.
     api_source: str | None = None
     notices: list[str] = field(default_factory=list)
+    #: What happened to the app's pyproject.toml and .gitignore.
+    changes: list[Change] = field(default_factory=list)
 
 
 def dns_name(raw: str) -> str:
@@ -110,8 +114,9 @@ def init_specs(
     force: bool = False,
     api: ApiDocument | None = None,
 ) -> InitResult:
-    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory``; the
-    routes and probes from the app's ``api`` when given."""
+    """Write the model spec, the endpoint spec and the JSON Schemas into ``directory`` (the
+    routes and probes from the app's ``api`` when given), then add what the app lacks:
+    ``[tool.lamp]`` in pyproject.toml, the local store in .gitignore."""
     if name is not None:
         source = "--name"
         chosen = dns_name(name)
@@ -149,12 +154,18 @@ def init_specs(
     for target in schema_targets:
         shutil.copyfile(PACKAGED_SCHEMA_DIR / target.name, target)
     written = [_shown_path(p, cwd) for p in (*targets, *schema_targets)]
+    # The app's root: that of its pyproject.toml (run from a subdirectory too), else here.
+    pyproject = find_pyproject(cwd)
+    root = pyproject.parent if pyproject is not None else cwd
+    model_path, endpoint_path = targets
+    changes = [add_tool_lamp(root, chosen, model_path, endpoint_path), ignore_store(root)]
     return InitResult(
         name=chosen,
         name_source=source,
         written=written,
         api_source=api.source if api is not None else None,
         notices=blocks.notices if blocks is not None else [],
+        changes=changes,
     )
 
 

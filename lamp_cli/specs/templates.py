@@ -45,7 +45,13 @@ spec:
   env:
     - name: LOG_LEVEL
       value: info
+  # The secrets the model reads at run time, by name. Each is supplied by a secretRef in the
+  # endpoint spec's env, or the pair is invalid. For an example, replace `[]` with the
+  # commented lines below and uncomment the env example of the endpoint spec.
   requiredSecrets: []
+  # requiredSecrets:
+  #   - name: MODEL_API_KEY
+  #     description: API key of the upstream service the model calls.
   # The least the model runs on; the endpoint's resource requests must cover it.
   hardware:
     minCpu: 500m
@@ -89,10 +95,13 @@ spec:
     limits:
       cpu: "1"
       memory: 1Gi
-  # A secret the model spec requires is supplied like this:
+  # Settings of the container. A secret the model spec requires comes from a key of a
+  # Kubernetes Secret through a secretRef; for the model spec's example, replace `[]` with the
+  # commented lines below.
+  env: []
+  # env:
   #   - name: MODEL_API_KEY
   #     secretRef: {name: @NAME@-secrets, key: model-api-key}
-  env: []
   routing:
     exposure: internal
     timeoutSeconds: 30

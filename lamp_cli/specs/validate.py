@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lamp_cli.errors import Problem, SpecInvalid
+from lamp_cli.errors import Problem, spec_error
 from lamp_cli.specs.api import ApiDocument
 from lamp_cli.specs.common import ENDPOINT_KIND, MODEL_KIND
 from lamp_cli.specs.contract import check_contract
@@ -15,6 +15,7 @@ from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.loader import LoadedSpec, load_document
 from lamp_cli.specs.overrides import parse_overrides
 from lamp_cli.specs.pair import check_pair
+from lamp_cli.specs.warnings import spec_warnings
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class ValidationReport:
     paired: bool
     #: The app's API the model specs were checked against; ``None`` when there was none.
     api: ApiDocument | None = None
+    #: Valid but probably not meant: app operations no route exposes, an example account, a
+    #: registry lamp cannot pin on.
     warnings: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -63,8 +66,10 @@ def validate_paths(
     """Validate every file; check the pair when exactly one spec of each kind is given, and
     each valid model spec against the app's API when ``api`` gives one (called only then).
 
-    Raises :class:`SpecInvalid` with the problems of all files together. Warnings (operations
-    of the app that no route exposes) go to ``warn`` as they are found, and into the report.
+    Raises :class:`SpecInvalid` with the problems of all files together, or
+    :class:`SpecFileNotFound` (exit 4) with them when a file is missing. Warnings (operations
+    of the app that no route exposes, example accounts, registries lamp cannot pin on) go to
+    ``warn`` as they are found, and into the report.
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     parsed, problems = parse_overrides(overrides, require_prefix=len(unique) > 1)
@@ -106,5 +111,11 @@ def validate_paths(
         if warn is not None:
             warn(warning)
     if problems or failed:
-        raise SpecInvalid(problems)
-    return ValidationReport(specs=loaded, paired=paired, api=document, warnings=warnings)
+        raise spec_error(problems)
+    more_warnings = spec_warnings(loaded)
+    for warning in more_warnings:
+        if warn is not None:
+            warn(warning)
+    return ValidationReport(
+        specs=loaded, paired=paired, api=document, warnings=warnings + more_warnings
+    )

@@ -12,9 +12,11 @@ import pytest
 
 from tests.conftest import free_port, moto_server
 
-ACCOUNT = "123456789012"  # moto's default account
+#: Not moto's default (AWS's example account 123456789012): lamp refuses to look that one up.
+ACCOUNT = "493275106824"
 REGION = "eu-west-1"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+EXAMPLE_REGISTRY = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,8 +37,16 @@ def _post(url: str, body: bytes = b"") -> None:
 
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+    with moto_server(tmp_path_factory.mktemp("moto"), account=ACCOUNT) as url:
         yield url
+
+
+@pytest.fixture
+def specs(specs: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The example pair, its image moved from the example account to the moto server's."""
+    model = specs[0]
+    model.write_text(model.read_text().replace(EXAMPLE_REGISTRY, REGISTRY))
+    return specs
 
 
 def _isolate_from_the_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

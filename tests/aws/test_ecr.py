@@ -20,10 +20,9 @@ from lamp_cli.errors import (
     PermissionDenied,
 )
 from lamp_cli.services.ecr import pin_image, resolve_digest, verify_digest
+from tests.aws.conftest import REGISTRY
 
 OTHER = "sha256:" + "f" * 64
-# moto's default account in the region that conftest sets.
-REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
 
 def _assert_one_line(error: LampError) -> None:

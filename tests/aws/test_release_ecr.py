@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.server
+from tests.aws.conftest import REGISTRY
 
-REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+pytestmark = pytest.mark.server
 
 
 @pytest.fixture

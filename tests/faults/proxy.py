@@ -8,6 +8,8 @@ Faults act on requests matching a method and a path pattern, for a number of mat
 - ``drop``: forward the request, let the server act, then reset the connection unanswered.
 - ``slow``: forward the request, then hold the answer for ``delay`` seconds (past the client's
   timeout) before sending it.
+- ``hang``: read the request and answer nothing for ``delay`` seconds, without forwarding it (a
+  server that stopped answering); then reset the connection.
 
 Connection refusal proper is a closed port (``closed_port`` in tests/conftest.py).
 """
@@ -38,7 +40,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 @dataclass
 class Fault:
-    kind: str  # status | reset | drop | slow
+    kind: str  # status | reset | drop | slow | hang
     method: str
     path: str  # a regular expression, searched in the request path
     times: int = 1
@@ -88,7 +90,9 @@ class Proxy:
                         payload,
                     )
                     return
-                if fault is not None and fault.kind == "reset":
+                if fault is not None and fault.kind in ("reset", "hang"):
+                    if fault.kind == "hang":
+                        time.sleep(fault.delay)
                     self._reset()
                     return
                 status, headers, payload = proxy.forward(

@@ -168,7 +168,12 @@ def test_non_utf8_refused_with_position(write, problems_of) -> None:
 
 
 def test_missing_file_and_directory(tmp_path: Path, problems_of) -> None:
-    assert "no such file" in problems_of(lambda: load_spec(tmp_path / "nope.yaml"))[0].message
+    from lamp_cli.errors import SpecFileNotFound
+
+    with pytest.raises(SpecFileNotFound) as missing:
+        load_spec(tmp_path / "nope.yaml")
+    assert missing.value.exit_code == 4
+    assert "no such file" in missing.value.problems[0].message
     assert "directory" in problems_of(lambda: load_spec(tmp_path))[0].message
 
 
