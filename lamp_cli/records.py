@@ -51,10 +51,6 @@ class RunRecord:
     ended_at: str | None = None
     artifacts: list[str] = field(default_factory=list)
 
-    @property
-    def lamp_tags(self) -> dict[str, str]:
-        return {k: v for k, v in self.tags.items() if k.startswith("lamp.")}
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -13,7 +13,9 @@ from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE
 
 
 @pytest.fixture
-def store(isolated_env: Path) -> str:
+def store(isolated_env: Path, store_template: Path) -> str:
+    """An existing local store (doctor never creates one)."""
+    shutil.copyfile(store_template, isolated_env / "store.db")
     return f"sqlite:///{isolated_env / 'store.db'}"
 
 
@@ -22,7 +24,7 @@ def test_each_skipped_check_says_why_and_what_to_set(lamp, store) -> None:
     assert result.exit_code == 0, result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)}
     skipped = [name for name, c in checks.items() if c["status"] == "skipped"]
-    assert skipped == ["specs", "experiment", "project", "image"]
+    assert skipped == ["specs", "experiment", "project", "image", "manifests"]
     assert "no spec files" in checks["specs"]["detail"]
     assert "lamp spec init" in checks["specs"]["hint"]
     assert "no experiment set" in checks["experiment"]["detail"]
@@ -37,8 +39,8 @@ def test_when_most_checks_were_skipped_it_ends_saying_so(lamp, store) -> None:
     result = lamp("--tracking-uri", store, "doctor")
     assert result.exit_code == 0, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("lamp: warning: doctor checked little: 4 of 7 checks skipped")
-    assert "(specs, experiment, project, image)" in last
+    assert last.startswith("lamp: warning: doctor checked little: 5 of 8 checks skipped")
+    assert "(specs, experiment, project, image, manifests)" in last
     for what in ("lamp spec init", "project", "experiment"):
         assert what in last
     assert "checked little" not in result.stdout  # the report is data; the summary is not
@@ -47,7 +49,10 @@ def test_when_most_checks_were_skipped_it_ends_saying_so(lamp, store) -> None:
     json.loads(as_json.stdout)  # stdout stays one JSON document
 
 
-def test_a_configured_app_gets_no_such_summary(lamp, store, isolated_env: Path) -> None:
+def test_a_configured_app_gets_no_such_summary(
+    lamp, store, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "")  # no helm: the manifests check is skipped, saying why
     for example in (MODEL_EXAMPLE, ENDPOINT_EXAMPLE):
         shutil.copy(example, isolated_env / example.name)
     (isolated_env / "pyproject.toml").write_text(
@@ -58,8 +63,8 @@ def test_a_configured_app_gets_no_such_summary(lamp, store, isolated_env: Path) 
     assert lamp("project", "create", "p").exit_code == 0
     result = lamp("-o", "json", "doctor", "--no-verify-image")
     assert result.exit_code == 0, result.stderr
-    statuses = [c["status"] for c in json.loads(result.stdout)]
-    assert statuses.count("skipped") == 1  # the image, with --no-verify-image
+    skipped = [c["name"] for c in json.loads(result.stdout) if c["status"] == "skipped"]
+    assert skipped == ["image", "manifests"]  # --no-verify-image, and no helm
     assert "checked little" not in result.stderr
 
 

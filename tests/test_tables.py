@@ -99,7 +99,9 @@ def test_doctor_stays_a_table_with_its_details_wrapped_in_their_column(lamp, sto
     lines = result.stdout.splitlines()
     starts = assert_table(result.stdout, ["CHECK", "STATUS", "DETAIL"], width, ids=[])
     checks = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
-    names = ["settings", "specs", "tracking", "registry", "experiment", "project", "image"]
+    names = [
+        "settings", "specs", "tracking", "registry", "experiment", "project", "image", "manifests",
+    ]  # fmt: skip
     assert checks == names
     for line in lines[1:]:
         if line.startswith(" "):  # a detail's next line: under DETAIL, never under CHECK

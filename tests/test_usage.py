@@ -83,8 +83,14 @@ def test_a_usage_error_in_actions_is_one_json_document_and_an_annotation(lamp) -
         (["version", "list", "p", "--max", "0"], "must be at least 1 (got '0')"),
         (["version", "list", "p", "--max", "x"], "must be an integer (got 'x')"),
         (["-o", "xml", "config", "show"], "must be one of human, json, quiet (got 'xml')"),
-        (["spec", "render", "-f", "nope"], "must be one of values, application, both (got 'nope')"),
-        (["version", "spec", "p", "1", "--kind", "x"], "must be one of model, endpoint (got 'x')"),
+        (
+            ["spec", "render", "-f", "nope"],
+            "must be one of values, application, both, manifests, all (got 'nope')",
+        ),
+        (
+            ["version", "spec", "p", "1", "--kind", "x"],
+            "must be one of model, endpoint, openapi (got 'x')",
+        ),
     ],
 )
 def test_flag_errors_are_in_plain_words(lamp, argv, expected) -> None:

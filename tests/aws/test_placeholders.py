@@ -37,7 +37,7 @@ def test_validate_warns_about_a_placeholder_account(lamp, isolated_env, account)
     [warning], stderr = warnings_of(lamp, model)
     assert warning["field"] == "spec.image.repository" and warning["line"] == 15
     assert f"placeholder AWS account {account}" in warning["message"]
-    assert stderr.startswith("lamp: warning: ") and "model.yaml:15" in stderr
+    assert f"lamp: warning: {model}:15" in stderr
     human = lamp("spec", "validate", str(model), str(ENDPOINT_EXAMPLE))
     assert human.exit_code == 0
     assert f"warning: {model.name}" not in human.stdout  # warnings never reach stdout
