@@ -216,12 +216,12 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:
-    """The ``[tool.lamp]`` table of the nearest ``pyproject.toml`` from ``cwd`` up (empty when
-    there is none) and the file's path."""
+def read_pyproject(cwd: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """The ``[tool.lamp]`` table of the nearest ``pyproject.toml`` from ``cwd`` up (None when
+    the file has none) and the file's path (None when there is no such file)."""
     path = find_pyproject(cwd)
     if path is None:
-        return {}, None
+        return None, None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -242,7 +242,10 @@ def read_pyproject(cwd: Path) -> tuple[dict[str, Any], Path | None]:
                 )
             ],
         ) from None
-    table = data.get("tool", {}).get("lamp", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict) or "lamp" not in tool:
+        return None, path
+    table = tool["lamp"]
     if not isinstance(table, dict):
         raise InvalidInput(
             f"{path.name}: [tool.lamp] must be a table",
@@ -286,10 +289,12 @@ def resolve(
     flags = flags or {}
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
-    table, pyproject = read_pyproject(cwd)
-    # A project with a [tool.lamp] table is one place, wherever in it lamp runs: its settings'
-    # paths, its default spec files and its embedded store are anchored at that file.
-    root = pyproject.parent if pyproject is not None and table else cwd
+    found, pyproject = read_pyproject(cwd)
+    # A project with a [tool.lamp] table (an empty one too) is one place, wherever in it lamp
+    # runs: its settings' paths, its default spec files and its embedded store are anchored at
+    # that file.
+    root = pyproject.parent if pyproject is not None and found is not None else cwd
+    table = found or {}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for spec in SETTINGS:

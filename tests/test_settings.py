@@ -95,3 +95,15 @@ def test_describe_redacts_credentials(tmp_path: Path) -> None:
     shown = {row["name"]: row for row in settings.describe()}
     assert "s3cret" not in shown["tracking-uri"]["value"]
     assert shown["tracking-uri"]["source"] == "flag"
+
+
+def test_an_empty_tool_lamp_table_still_marks_the_apps_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.lamp]\n')
+    sub = tmp_path / "src" / "deep"
+    sub.mkdir(parents=True)
+    settings = resolve({}, environ={}, cwd=sub)
+    assert settings.cwd == tmp_path
+    assert settings.tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    # Without the table, the nearest pyproject.toml says nothing of where lamp's store lives.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert resolve({}, environ={}, cwd=sub).cwd == sub

@@ -584,8 +584,8 @@ def _store_error(exc: Exception, store: Path | None, subject: Subject) -> LampEr
         )
     return InvalidInput(
         f"the local store {store} cannot be opened: {reason}",
-        hint=f"move it aside (mv {store} {store}.broken) and run the command again to start a "
-        "new store, or set MLFLOW_TRACKING_URI to another store",
+        hint=f"move it aside (mv {store} {store}.broken); lamp experiment create NAME or lamp "
+        "project create ID then starts a new one; or set MLFLOW_TRACKING_URI to another store",
     )
 
 

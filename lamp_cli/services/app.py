@@ -148,6 +148,13 @@ def find_app(settings: Settings) -> AppRef | None:
     return discover(root)
 
 
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _venv_python(venv: Path) -> Path | None:
     for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
         if candidate.is_file():
@@ -157,7 +164,11 @@ def _venv_python(venv: Path) -> Path | None:
 
 def app_python(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[Path, str]:
     """The interpreter that imports the app, and why: ``app-python``, else ``$VIRTUAL_ENV``,
-    else ``.venv`` beside ``pyproject.toml``, else lamp's own."""
+    else ``.venv`` beside ``pyproject.toml``, else lamp's own.
+
+    An active environment that is lamp's own (a pre-commit hook's, a tool's) is not the app's:
+    the app's ``.venv`` comes first then.
+    """
     env = os.environ if environ is None else environ
     if settings.app_python is not None:
         # Never resolved: a virtual environment's python is a symlink that must stay one.
@@ -169,7 +180,8 @@ def app_python(settings: Settings, environ: Mapping[str, str] | None = None) -> 
             )
         return python, f"app-python from {settings.source('app-python')}"
     active = env.get("VIRTUAL_ENV")
-    if active and (found := _venv_python(Path(active))) is not None:
+    own = active is not None and _same_dir(Path(active), Path(sys.prefix))
+    if active and not own and (found := _venv_python(Path(active))) is not None:
         return found, "$VIRTUAL_ENV"
     for directory in dict.fromkeys((project_dir(settings), app_root(settings))):
         found = _venv_python(directory / ".venv")

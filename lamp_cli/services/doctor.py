@@ -119,7 +119,10 @@ def _check_tracking(
     store = sqlite_path(settings.tracking_uri, settings)
     if store is not None and not store.exists():
         # doctor writes nothing: a missing local store is what the first write creates.
-        detail = f"no local store at {store} yet; the first write (lamp release) creates it"
+        detail = (
+            f"no local store at {store} yet; lamp experiment create or lamp project create "
+            "creates it"
+        )
         return None, Check("tracking", SKIPPED, detail)
     try:
         gateway = connect(settings, announce=announce)

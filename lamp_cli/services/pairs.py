@@ -61,6 +61,10 @@ def prepare(
     prepared = with_api(pair, api, strict=strict, notice=notice, warn=warn)
     pair = apply_image(pair, image, verify_image, look_up_by_default=look_up_by_default)
     refuse_carried_secrets(pair, settings)
+    from lamp_cli.specs.warnings import spec_warnings
+
+    for warning in spec_warnings([pair.model]):
+        (warn or notice or (lambda _message: None))(str(warning))
     return Prepared(pair, prepared.api, prepared.signature)
 
 

@@ -14,13 +14,16 @@ from lamp_cli.specs.loader import LoadedSpec
 from lamp_cli.specs.model_spec import ServingModelSpec
 
 _REPOSITORY = ("spec", "image", "repository")
+#: The account of the image in the specs `lamp spec init` writes (and of AWS's documentation).
+TEMPLATE_ACCOUNT = "123456789012"
 
 
 def placeholder_message(account: str, registry: str) -> str:
     """Why an image on ``account`` is not anyone's image: the words every command uses."""
+    example = " (the example lamp spec init writes)" if account == TEMPLATE_ACCOUNT else ""
     return (
-        f"the image registry {registry} has the placeholder AWS account {account} (the example "
-        "lamp spec init writes); put your ECR registry's account there"
+        f"the image registry {registry} has the placeholder AWS account {account}{example}; "
+        "put your ECR registry's account there"
     )
 
 

@@ -90,6 +90,8 @@ def test_the_interpreter_comes_from_the_setting_then_the_active_venv_then_dot_ve
     missing = resolve({}, environ={"LAMP_APP_PYTHON": str(tmp_path / "nope")}, cwd=tmp_path)
     with pytest.raises(NotFound, match="no such file"):
         app_python(missing, environ={})
+    # lamp's own environment active (a pre-commit hook's, a tool's) is not the app's.
+    assert app_python(settings, environ={"VIRTUAL_ENV": sys.prefix})[0] == local
 
 
 def test_spec_openapi_prints_the_apps_document_sorted_and_stable(serving_app: Path, lamp) -> None:

@@ -37,6 +37,8 @@ def test_validate_warns_about_a_placeholder_account(lamp, isolated_env, account)
     [warning], stderr = warnings_of(lamp, model)
     assert warning["field"] == "spec.image.repository" and warning["line"] == 15
     assert f"placeholder AWS account {account}" in warning["message"]
+    template = "(the example lamp spec init writes)"
+    assert (template in warning["message"]) == (account == "123456789012")
     assert f"lamp: warning: {model}:15" in stderr
     human = lamp("spec", "validate", str(model), str(ENDPOINT_EXAMPLE))
     assert human.exit_code == 0
@@ -146,3 +148,17 @@ def test_an_unknown_aws_profile_is_named(lamp, isolated_env, no_aws, monkeypatch
     error = json.loads(result.stderr)["error"]
     assert error["type"] == "no_credentials"
     assert "the AWS profile 'nosuch' (AWS_PROFILE) is not configured" in error["message"]
+
+
+def test_release_without_a_look_up_still_warns_about_a_placeholder_account(
+    lamp, isolated_env, embedded_store
+) -> None:
+    from tests.conftest import MODEL_EXAMPLE
+
+    assert lamp("project", "create", "p").exit_code == 0
+    result = lamp(
+        "release", "--project", "p", "--model-spec", str(MODEL_EXAMPLE),
+        "--endpoint-spec", str(ENDPOINT_EXAMPLE), "--release-key", "v1", "--no-verify-image",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "placeholder AWS account 123456789012" in result.stderr
