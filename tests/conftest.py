@@ -32,6 +32,29 @@ _ISOLATED_PREFIXES = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_")
 SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test that starts the session's server needs it, whatever its module says.
+    for item in items:
+        if {"mlflow_server", "server_env"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture(autouse=True)
+def offline_means_offline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked ``offline`` never reaches MLflow through lamp: scripts/test.sh runs it on
+    the newest MLflow only, as it cannot depend on the version."""
+    if request.node.get_closest_marker("offline") is None:
+        return
+    import lamp_cli.gateway
+    import lamp_cli.gateway.client
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a test marked offline connected to MLflow")
+
+    monkeypatch.setattr(lamp_cli.gateway, "connect", refuse)
+    monkeypatch.setattr(lamp_cli.gateway.client, "connect", refuse)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Each test runs in an empty directory with no lamp, MLflow or GitHub settings."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.offline
+
 LAMP = Path(sys.executable).parent / "lamp"
 
 #: What only a script of that shell holds: zsh's completion-function header, fish's `complete`

@@ -19,6 +19,8 @@ import yaml
 
 from lamp_cli.main import app
 
+pytestmark = pytest.mark.offline
+
 ROOT = Path(__file__).resolve().parent.parent
 GEN_DOCS = ROOT / "scripts" / "gen_docs.py"
 CLI_PAGE = ROOT / "docs" / "reference" / "cli.md"

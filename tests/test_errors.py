@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lamp_cli.errors import (
     BackendUnavailable,
     Conflict,
@@ -14,6 +16,8 @@ from lamp_cli.errors import (
 )
 from lamp_cli.secrets import redact
 from lamp_cli.translate import translate_backend_error
+
+pytestmark = pytest.mark.offline
 
 
 class FakeMlflowError(Exception):

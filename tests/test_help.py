@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from lamp_cli.commands import COMMANDS as COMMAND_SUMMARIES
 from lamp_cli.main import app, load_command
 
+pytestmark = pytest.mark.offline
+
 
 def leaf_commands() -> list[tuple[list[str], object]]:
     root = typer.main.get_command(app)

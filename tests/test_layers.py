@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.offline
+
 PACKAGE = Path(__file__).resolve().parent.parent / "lamp_cli"
 
 #: Layer of each top-level part of the package; an import may only go to the same or a

@@ -9,6 +9,8 @@ import pytest
 from lamp_cli.errors import InvalidInput
 from lamp_cli.settings import resolve
 
+pytestmark = pytest.mark.offline
+
 
 def write_pyproject(directory: Path, body: str) -> None:
     (directory / "pyproject.toml").write_text(

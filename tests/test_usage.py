@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE
 
+pytestmark = pytest.mark.offline
+
 #: Click's own usage errors, one of each kind, through the root app.
 CLICK_USAGE = {
     "unknown option": ["version", "list", "p", "--bogus"],

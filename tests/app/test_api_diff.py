@@ -7,8 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lamp_cli.specs.api import api_document, parse_text
 from lamp_cli.specs.api_diff import changes_to_dict, diff_api
+
+pytestmark = pytest.mark.offline
 
 
 def second_version(serving_app: Path, lamp, edits: dict[str, tuple[str, str]]) -> str:

@@ -15,6 +15,8 @@ from lamp_cli.services.app import app_python, discover, find_app
 from lamp_cli.settings import resolve
 from tests.conftest import EXAMPLES, imported_by
 
+pytestmark = pytest.mark.offline
+
 FACTORY_APP = """\
 from fastapi import FastAPI
 

@@ -15,6 +15,8 @@ from lamp_cli.specs.api import parse_text
 from lamp_cli.specs.contract import check_against_app, check_contract, primary_operation
 from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE
 
+pytestmark = pytest.mark.offline
+
 
 @pytest.fixture
 def saved(isolated_env: Path, serving_openapi: str) -> Path:

@@ -11,6 +11,8 @@ import pytest
 from lamp_cli.errors import EXIT_INVALID, InvalidInput
 from lamp_cli.services.ecr import parse_image_ref
 
+pytestmark = pytest.mark.offline
+
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

@@ -16,6 +16,8 @@ from lamp_cli.gha import (
     write_summary,
 )
 
+pytestmark = pytest.mark.offline
+
 
 def parse_github_output(text: str) -> dict[str, str]:
     """The runner's reading of $GITHUB_OUTPUT (actions/runner's SetOutputFileCommand)."""

@@ -13,6 +13,8 @@ import pytest
 from lamp_cli.services import provenance
 from lamp_cli.services.provenance import Provenance, collect, normalize_repo_url
 
+pytestmark = pytest.mark.offline
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 LOCAL = {"PATH": os.environ.get("PATH", "")}  # not in Actions
 

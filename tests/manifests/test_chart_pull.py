@@ -21,6 +21,8 @@ import yaml
 from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE
 from tests.manifests.conftest import CHART
 
+pytestmark = pytest.mark.offline
+
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     from cryptography import x509

@@ -12,6 +12,8 @@ import yaml
 from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE
 from tests.manifests.conftest import CHART, DIGEST, WORKLOAD
 
+pytestmark = pytest.mark.offline
+
 SPECS = ("--model-spec", str(MODEL_EXAMPLE), "--endpoint-spec", str(ENDPOINT_EXAMPLE))
 NO_AUTOSCALING = ("--set", "endpoint.spec.autoscaling.enabled=false")
 

@@ -25,6 +25,8 @@ from lamp_cli.specs.render import render_application
 from tests.conftest import ENDPOINT_EXAMPLE, MODEL_EXAMPLE, imported_by
 from tests.manifests.conftest import CHART
 
+pytestmark = pytest.mark.offline
+
 CRD = Path(__file__).resolve().parents[1] / "specs" / "argocd" / "application-crd.yaml"
 SPECS = ["--model-spec", str(MODEL_EXAMPLE), "--endpoint-spec", str(ENDPOINT_EXAMPLE)]
 

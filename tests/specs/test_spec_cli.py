@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import imported_by
 
+pytestmark = pytest.mark.offline
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "specs" / "examples"
 

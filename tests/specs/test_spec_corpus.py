@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.offline
+
 HERE = Path(__file__).resolve().parent
 CORPUS = sorted((HERE / "invalid").glob("*.yaml"))
 ENDPOINT_EXAMPLE = HERE.parents[1] / "specs" / "examples" / "serving-endpoint-spec.yaml"

@@ -9,6 +9,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.offline
+
 PYPROJECT = (
     b'[project]\r\nname = "Churn_Model"\r\nversion = "2.3.1"\r\n\r\n'
     b"# keep me exactly\r\n[tool.ruff]\r\nline-length = 99"  # CRLF and no final newline

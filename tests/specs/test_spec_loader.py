@@ -18,6 +18,8 @@ from lamp_cli.specs import (
     load_spec,
 )
 
+pytestmark = pytest.mark.offline
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs" / "examples"
 MODEL_EXAMPLE = EXAMPLES / "serving-model-spec.yaml"
 ENDPOINT_EXAMPLE = EXAMPLES / "serving-endpoint-spec.yaml"

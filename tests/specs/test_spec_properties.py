@@ -6,9 +6,12 @@ import json
 import string
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+pytestmark = pytest.mark.offline
 
 MODEL_EXAMPLE = (
     Path(__file__).resolve().parents[2] / "specs" / "examples" / "serving-model-spec.yaml"

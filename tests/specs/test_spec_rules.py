@@ -17,6 +17,8 @@ from lamp_cli.specs import (
 from lamp_cli.specs.interpolate import interpolate
 from lamp_cli.specs.paths import format_path, parse_path
 
+pytestmark = pytest.mark.offline
+
 
 @pytest.mark.parametrize(
     ("text", "value"),

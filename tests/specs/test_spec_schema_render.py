@@ -14,6 +14,8 @@ from lamp_cli.specs import ENDPOINT_KIND, MODEL_KIND, load_pair
 from lamp_cli.specs.render import deep_merge, render_application, render_values
 from lamp_cli.specs.schema import PACKAGED_SCHEMA_DIR, SCHEMA_FILES, schema_text
 
+pytestmark = pytest.mark.offline
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "specs" / "examples"
 MODEL_EXAMPLE = EXAMPLES / "serving-model-spec.yaml"
