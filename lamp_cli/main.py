@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
@@ -142,6 +141,8 @@ class LampGroup(TyperGroup):
         name = args[0] if args else ""
         if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
             # Typer suggests from the loaded commands only; these are all of them.
+            import difflib
+
             matches = ", ".join(repr(m) for m in difflib.get_close_matches(name, list(COMMANDS)))
             ctx.fail(
                 f"No such command {name!r}." + (f" Did you mean {matches}?" if matches else "")

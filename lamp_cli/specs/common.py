@@ -22,6 +22,11 @@ class SpecModel(BaseModel):
     """Strict base: camelCase keys only, unknown keys refused, no silent type coercion.
 
     Names are not accepted in place of aliases: a spec file has exactly one spelling per field.
+
+    Validators are built on first use (``defer_build``), not when a class is defined: a spec is
+    validated through its document model, whose validator covers the nested models, so the
+    nested classes never pay for validators of their own, and a command that only imports the
+    models pays for none.
     """
 
     model_config = ConfigDict(
@@ -32,6 +37,7 @@ class SpecModel(BaseModel):
         serialize_by_alias=True,
         strict=True,
         frozen=True,
+        defer_build=True,
     )
 
 
