@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import Annotated, Any
 
 import typer
@@ -188,6 +187,8 @@ class LampGroup(TyperGroup):
 
 def _print_traceback(exc: BaseException) -> None:
     """LAMP_DEBUG's traceback, with every credential lamp knows of taken out."""
+    import traceback
+
     sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
 
 
