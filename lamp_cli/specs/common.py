@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,27 @@ class SpecModel(BaseModel):
         frozen=True,
         defer_build=True,
     )
+
+
+def build_validator(model: type[SpecModel]) -> None:
+    """Build ``model``'s validator now, if it is not built yet, without pydantic's plugins.
+
+    Pydantic looks for plugins in the entry points of every installed distribution before it
+    builds its first validator; a plugin has nothing to observe in lamp's own spec models, and
+    the look-up costs every offline command about as much as checking a spec. The variable is
+    pydantic's documented switch (Typer turns it off the same way around its own validators).
+    """
+    if model.__pydantic_complete__:
+        return
+    before = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    try:
+        model.model_rebuild()
+    finally:
+        if before is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = before
 
 
 class Metadata(SpecModel):
