@@ -17,8 +17,9 @@ def fresh(code: str) -> dict[str, object]:
     """The JSON document ``code`` prints, run in a new interpreter (pydantic's plugins left on)."""
     env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
+    assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
