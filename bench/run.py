@@ -8,7 +8,7 @@ round-robin after one unmeasured round, so drift on the machine hits them alike.
 
   help      `lamp --help` beside `python -c pass`
   spec      `lamp spec validate` of the example pair beside `python -c "import typer, pydantic,
-            yaml"`, in the test environment and in the core install
+            yaml"` and bench/minimal_cli.py, in the test environment and in the core install
   release   `lamp release` beside bench/handwritten_release.py on one `mlflow server`, in the test
             environment (.venv) and in the core install (.venv-core: `pip install .`)
   calls     REST calls of each write command against its REST_CALL_BUDGET (bench/proxy.py)
@@ -56,6 +56,7 @@ RESULTS = BENCH / "results"
 CORE_VENV = ROOT / ".venv-core"
 LOCK = ROOT / "requirements" / "test.txt"
 HANDWRITTEN = str(BENCH / "handwritten_release.py")
+MINIMAL_CLI = str(BENCH / "minimal_cli.py")
 MODEL = str(ROOT / "specs" / "examples" / "serving-model-spec.yaml")
 ENDPOINT = str(ROOT / "specs" / "examples" / "serving-endpoint-spec.yaml")
 YARDSTICK_IMPORTS = "import typer, pydantic, yaml"
@@ -407,6 +408,7 @@ def bench_spec(ctx: Context) -> dict[str, Any]:
         cmds = {
             "lamp spec validate": lambda validate=validate: validate,
             "imports": lambda env=env: [env.python, "-c", YARDSTICK_IMPORTS],
+            "minimal CLI": lambda env=env: [env.python, MINIMAL_CLI, MODEL, ENDPOINT],
         }
         row = compare(cmds, ctx.repeat * 2, cwd=ctx.tmp, env=base_env())
         runs = 3 if ctx.quick else 5
@@ -455,6 +457,9 @@ def bench_release(ctx: Context) -> dict[str, Any]:
             "lamp release": ctx.counted(lamp_release(venv, lamp_prj, f"c-{unique()}"), cwd),
             "script": ctx.counted(script_release(venv, script_prj, f"c-{unique()}"), cwd),
         }
+        row["typer adapters s"] = adapter_profile(
+            venv.python, lamp_release(venv, lamp_prj, f"a-{unique()}"), cwd=cwd, env=env
+        )
         runs = 2 if ctx.quick else 3
         row["imports lamp"] = import_profile(
             venv.python,
