@@ -214,8 +214,11 @@ class Report:
         self.add(
             "`bench/handwritten_release.py` does the same writes with `MlflowClient` and "
             "nothing else: no validation, idempotency or retries of its own, MLflow's default "
-            "HTTP settings. Both run in a git checkout with one commit (lamp reads the release's "
-            "provenance from git), a fresh release key each time, `--no-verify-image` (no AWS), "
+            "HTTP settings and garbage collection (lamp freezes what is alive before and after "
+            "it imports MLflow, `gc.freeze`, so that collections while the command runs do not "
+            "walk the modules again). Both run in a git checkout with one commit (lamp reads "
+            "the release's provenance from git), a fresh release key each time, "
+            "`--no-verify-image` (no AWS), "
             "against the same server (`--workers 1`, SQLite, `--serve-artifacts`, the test "
             "environment's MLflow), which shares the machine's CPUs with them.",
             "",

@@ -26,7 +26,9 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import io
 import json
+import logging
 import os
 import platform
 import re
@@ -566,9 +568,10 @@ def seed_versions(ctx: Context, project: str, count: int) -> float:
     from mlflow.store.model_registry.dbmodels.models import SqlModelVersion, SqlModelVersionTag
     from sqlalchemy.orm import Session
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     start = time.perf_counter()
     client = MlflowClient(tracking_uri=ctx.server.url, registry_uri=ctx.server.url)
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(io.StringIO()):
         run_id = client.create_run(hw._experiment_id(client, "bench-list")).info.run_id
         tags = hw._log_specs(client, run_id, Path(MODEL), Path(ENDPOINT))
         client.create_registered_model(project)
