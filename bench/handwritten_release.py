@@ -1,22 +1,17 @@
 """The yardstick of bench/run.py: lamp's writes done by hand with `MlflowClient`, nothing more.
 
 What someone would write without lamp: no validation beyond parsing YAML, no retries of its own, no
-idempotency, no look-ups it does not need. Each step prints what the next one needs.
+idempotency, no look-ups it does not need.
 
     handwritten_release.py release PROJECT EXPERIMENT KEY ALIAS MODEL_SPEC ENDPOINT_SPEC
-    handwritten_release.py rerun PROJECT EXPERIMENT KEY ALIAS
-    handwritten_release.py experiment-create NAME
-    handwritten_release.py log-spec EXPERIMENT MODEL_SPEC ENDPOINT_SPEC
     handwritten_release.py project-create PROJECT
-    handwritten_release.py register RUN_ID PROJECT ALIAS
     handwritten_release.py version-list PROJECT
-    handwritten_release.py version-show PROJECT VERSION
 
 ``release`` is what ``lamp release`` writes: the experiment (looked up, created when missing), a
 run tagged with the release key, the four files of ``lamp/`` (both specs, ``lamp.json``,
 ``MLmodel``), the spec tags, the run ended FINISHED, a model version of ``runs:/<run>/lamp`` and
-its alias. ``rerun`` is the least an idempotent rerun needs: find the key's run and its version,
-set the alias. The tracking URI comes from ``MLFLOW_TRACKING_URI``.
+its alias. ``version-list`` writes a project's versions as JSON page by page, holding one page
+at a time. The tracking URI comes from ``MLFLOW_TRACKING_URI``; nothing here imports lamp.
 """
 
 from __future__ import annotations
@@ -119,33 +114,6 @@ def release(project: str, experiment: str, key: str, alias: str, model: str, end
     print(json.dumps({"run_id": run_id, "model_version": version}))
 
 
-def rerun(project: str, experiment: str, key: str, alias: str) -> None:
-    client = MlflowClient()
-    experiment_id = client.get_experiment_by_name(experiment).experiment_id
-    (run,) = client.search_runs(
-        [experiment_id],
-        f"tags.`lamp.release.key` = '{key}' and attributes.status = 'FINISHED'",
-        max_results=1,
-    )
-    (version,) = client.search_model_versions(f"run_id = '{run.info.run_id}'", max_results=1)
-    client.set_registered_model_alias(project, alias, version.version)
-    print(json.dumps({"run_id": run.info.run_id, "model_version": version.version}))
-
-
-def log_spec(experiment: str, model: str, endpoint: str) -> None:
-    client = MlflowClient()
-    experiment_id = client.get_experiment_by_name(experiment).experiment_id
-    run_id = client.create_run(experiment_id).info.run_id
-    _log_specs(client, run_id, Path(model), Path(endpoint))
-    print(run_id)
-
-
-def register(run_id: str, project: str, alias: str) -> None:
-    client = MlflowClient()
-    tags = client.get_run(run_id).data.tags
-    print(_register(client, run_id, project, alias, {k: tags[k] for k in tags if "lamp." in k}))
-
-
 def version_list(project: str) -> None:
     # Streams page by page: the list's memory does not grow with the project.
     client = MlflowClient()
@@ -169,13 +137,8 @@ def version_list(project: str) -> None:
 def main(argv: list[str]) -> None:
     client_steps = {
         "release": release,
-        "rerun": rerun,
-        "experiment-create": lambda name: print(MlflowClient().create_experiment(name)),
-        "log-spec": log_spec,
         "project-create": lambda name: print(MlflowClient().create_registered_model(name).name),
-        "register": register,
         "version-list": version_list,
-        "version-show": lambda p, v: print(MlflowClient().get_model_version(p, v).version),
     }
     if not argv or argv[0] not in client_steps:
         sys.exit(__doc__)

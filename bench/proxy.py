@@ -2,20 +2,14 @@
 
 bench/run.py puts one in front of an `mlflow server` and reads how many REST calls each command
 makes. Standard library only, so it measures the client without adding a dependency of its own.
-
-Standalone:  python bench/proxy.py http://127.0.0.1:5000 [--port P]
-prints the proxy's URL, then one line per request; Ctrl-C prints the counts.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import http.client
-import sys
 import threading
 import urllib.parse
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and must not be forwarded; the
@@ -38,16 +32,10 @@ _HOP_BY_HOP = frozenset(
 class CountingProxy:
     """Forwards loopback HTTP to ``upstream`` and records ``(method, path)`` of each request."""
 
-    def __init__(
-        self,
-        upstream: str,
-        port: int = 0,
-        on_request: Callable[[str, str, int], None] | None = None,
-    ) -> None:
+    def __init__(self, upstream: str) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host = parsed.hostname or "127.0.0.1"
         self.upstream_port = parsed.port or 80
-        self.on_request = on_request
         self._lock = threading.Lock()
         self._log: list[tuple[str, str, int]] = []
         proxy = self
@@ -102,7 +90,7 @@ class CountingProxy:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -113,8 +101,6 @@ class CountingProxy:
     def _record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self._log.append((method, path, status))
-        if self.on_request is not None:
-            self.on_request(method, path, status)
 
     def start(self) -> CountingProxy:
         self._thread.start()
@@ -140,29 +126,3 @@ class CountingProxy:
 def summarize(log: list[tuple[str, str, int]]) -> dict[str, int]:
     """``"METHOD /path": count`` in order of first appearance."""
     return dict(collections.Counter(f"{method} {path}" for method, path, _ in log))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("upstream", help="the server's base URL, e.g. http://127.0.0.1:5000")
-    parser.add_argument("--port", type=int, default=0)
-    opts = parser.parse_args()
-
-    def show(method: str, path: str, status: int) -> None:
-        print(f"{status} {method} {path}", flush=True)
-
-    proxy = CountingProxy(opts.upstream, opts.port, on_request=show)
-    print(proxy.url, flush=True)
-    proxy.start()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        proxy.stop()
-        counts = summarize(proxy.take())
-        for key, count in counts.items():
-            print(f"{count:5d}  {key}", file=sys.stderr)
-        print(f"{sum(counts.values()):5d}  total", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()

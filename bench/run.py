@@ -1,35 +1,38 @@
-"""Every benchmark of lamp in one run on this machine; writes bench/README.md and the raw figures.
+"""lamp's benchmarks in one run; writes bench/README.md (through report.py) and the raw figures.
 
 Usage:  .venv/bin/python bench/run.py [--quick] [--only SECTION,...] [--render-only JSON]
 
-Each command runs as a user runs it, one process per command, and is timed from spawn to exit;
-peak memory is the child's own ru_maxrss (os.wait4). Sections (see bench/README.md for figures):
+Every command runs as a user runs it, one process per command, timed from spawn to exit; CPU
+time and peak memory are the child's own (os.wait4). Commands compared with each other run
+round-robin after one unmeasured round, so drift on the machine hits them alike. Sections:
 
-  help       `lamp --help` against `mlflow --help` and `python -c pass`
-  spec       `lamp spec validate` / `spec render` of the example pair (offline)
-  embedded   the quick-start workflow, command by command, on the embedded SQLite store
-  dead       time to exit 6 against a closed port and a port that never answers
-  release    `lamp release` against bench/handwritten_release.py on one `mlflow server`
-  calls      REST calls per command, lamp beside the hand-written script (bench/proxy.py)
-  list       `lamp -o json version list` over 500 and 5,000 versions: time and peak memory
+  help      `lamp --help` beside `python -c pass`
+  spec      `lamp spec validate` of the example pair beside `python -c "import typer, pydantic,
+            yaml"` and bench/minimal_cli.py, in the test environment and in the core install
+  release   `lamp release` beside bench/handwritten_release.py on one `mlflow server`, in the test
+            environment (.venv) and in the core install (.venv-core: `pip install .`)
+  calls     REST calls of each write command against its REST_CALL_BUDGET (bench/proxy.py)
+  dead      time to exit 6 against a closed port and a port that never answers
+  list      `lamp -o json version list` over 500 and 5,000 versions: time and peak memory
 
-The server sections share one `mlflow server --workers 1` (SQLite, --serve-artifacts) on a free
-loopback port. `--quick` runs fewer repeats and 500 versions only. Raw figures go to
-bench/results/ (run-<time>.json and latest.json); `--render-only FILE` rewrites bench/README.md
-from one of them without measuring again.
+The core install is made (or brought up to date) here, with uv when there is one, at the
+versions of requirements/test.txt. `--quick` runs fewer repeats and 500 versions only. Raw
+figures go to bench/results/ (run-<time>.json, latest.json); `--render-only FILE` rewrites
+bench/README.md from one of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import io
 import json
 import logging
 import os
 import platform
-import pstats
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -44,7 +47,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,29 +55,25 @@ from proxy import CountingProxy, summarize
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
-BIN = Path(sys.executable).parent
-PY = sys.executable
-LAMP = str(BIN / "lamp")
-MLFLOW = str(BIN / "mlflow")
+CORE_VENV = ROOT / ".venv-core"
+LOCK = ROOT / "requirements" / "test.txt"
 HANDWRITTEN = str(BENCH / "handwritten_release.py")
+MINIMAL_CLI = str(BENCH / "minimal_cli.py")
 MODEL = str(ROOT / "specs" / "examples" / "serving-model-spec.yaml")
 ENDPOINT = str(ROOT / "specs" / "examples" / "serving-endpoint-spec.yaml")
+YARDSTICK_IMPORTS = "import typer, pydantic, yaml"
+SECTIONS = ("help", "spec", "release", "calls", "dead", "list")
 
-SECTIONS = ("help", "spec", "embedded", "dead", "release", "calls", "list")
+# A benchmark of the defaults must not pick up the caller's server, project or CI. Byte-code is
+# written and read as in a user's install, and MLflow's telemetry thread is off for lamp (which
+# turns it off itself) and the script alike: this machine has no network for it to reach.
+_DROPPED_ENV = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_", "PYTHONDONTWRITEBYTECODE")
+_ADDED_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true"}
 
-# The targets of issue 9.
-HELP_TARGET_S = 0.25
-RELEASE_RATIO_TARGET = 1.15
-RELEASE_CALL_BUDGET = 14
-# "Flat": from 500 to 5,000 versions lamp's peak memory grows at most this much more than that of
-# the hand-written script, which holds one page of versions at a time.
-FLAT_MEMORY_MARGIN_MIB = 10.0
-# What the README promises for a dead server.
-DEAD_SERVER_LIMIT_S = 20.0
 
-# lamp and the script leave these alone only when nothing in the caller's environment points them
-# elsewhere: a benchmark of the defaults must not pick up the caller's server, project or CI.
-_DROPPED_ENV = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_")
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV)}
+    return {**env, **_ADDED_ENV, **extra}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,15 +83,11 @@ _DROPPED_ENV = ("MLFLOW_", "LAMP_", "GITHUB_", "DATABRICKS_")
 @dataclass
 class Sample:
     seconds: float
-    cpu_s: float  # user + system: what the command costs, whatever else the machine runs
+    cpu_s: float  # user + system, the child's and its waited-for children's (git)
     code: int
     maxrss_mib: float
     stdout: str
     stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.code == 0
 
     @property
     def error(self) -> str:
@@ -102,12 +96,10 @@ class Sample:
 
 
 def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600.0) -> Sample:
-    """One process from spawn to exit, with its own peak RSS (not its siblings')."""
+    """One process from spawn to exit, with its own CPU time and peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
-        )
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
@@ -115,35 +107,36 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600.
         finally:
             timer.cancel()
         seconds = time.perf_counter() - start
-        # Reaped by wait4 already: tell Popen, so it never waits for the pid again.
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait again
         out.seek(0)
         err.seek(0)
         return Sample(
             seconds,
             usage.ru_utime + usage.ru_stime,
             proc.returncode,
-            usage.ru_maxrss / 1024,  # KiB on Linux
+            usage.ru_maxrss / 1024,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
         )
 
 
 def interleaved(
-    cmds: dict[str, list[str]], repeat: int, *, cwd: Path, env: dict[str, str], warmup: int = 1
+    cmds: dict[str, Callable[[], list[str]]], repeat: int, *, cwd: Path, env: dict[str, str]
 ) -> dict[str, list[Sample]]:
-    """``repeat`` samples of each command, taken round-robin so that drift hits all alike."""
+    """``repeat`` samples of each command after one unmeasured round, round-robin, the order
+    reversed every other round."""
     samples: dict[str, list[Sample]] = {name: [] for name in cmds}
-    for i in range(warmup + repeat):
-        for name, cmd in cmds.items():
-            sample = run(cmd, cwd=cwd, env=env)
-            if i >= warmup:
+    names = list(cmds)
+    for i in range(1 + repeat):
+        for name in names if i % 2 == 0 else reversed(names):
+            sample = run(cmds[name](), cwd=cwd, env=env)
+            if i:
                 samples[name].append(sample)
     return samples
 
 
 def stats(samples: list[Sample]) -> dict[str, Any]:
-    ok = [s for s in samples if s.ok]
+    ok = [s for s in samples if s.code == 0]
     out: dict[str, Any] = {"n": len(samples), "failed": len(samples) - len(ok)}
     if ok:
         times = [s.seconds for s in ok]
@@ -155,156 +148,174 @@ def stats(samples: list[Sample]) -> dict[str, Any]:
             maxrss_mib=round(max(s.maxrss_mib for s in ok), 1),
         )
     if len(ok) < len(samples):
-        out["error"] = next(s.error for s in samples if not s.ok)
+        out["error"] = next(s.error for s in samples if s.code != 0)
     return out
 
 
-def base_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_ENV)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def unique() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-def last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Profiles: where the time goes
-
-
-def _script(cmd: list[str]) -> list[str]:
-    """``cmd`` as arguments of this interpreter: the script first (`lamp` is a Python script)."""
-    return cmd[1:] if cmd[0] == PY else cmd
+def compare(
+    cmds: dict[str, Callable[[], list[str]]], repeat: int, *, cwd: Path, env: dict[str, str]
+) -> dict[str, Any]:
+    """Stats of each command, and the wall and CPU ratios of the first to the second."""
+    out: dict[str, Any] = {
+        name: stats(s) for name, s in interleaved(cmds, repeat, cwd=cwd, env=env).items()
+    }
+    first, second = (out[name] for name in list(cmds)[:2])
+    if "median_s" in first and "median_s" in second:
+        out["ratio"] = round(first["median_s"] / second["median_s"], 3)
+        out["cpu_ratio"] = round(first["median_cpu_s"] / second["median_cpu_s"], 3)
+    return out
 
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)")
+# Modules counted apart from their package: typer's parameter coercion builds a pydantic
+# TypeAdapter per CLI parameter, which imports pydantic's model machinery.
+_OWN_GROUPS = ("typer._adapters", "typer._coercion")
 
 
-def import_profile(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Import time per top-level package (self time, -X importtime) of one run of ``cmd``."""
-    sample = run([PY, "-X", "importtime", *_script(cmd)], cwd=cwd, env=env)
-    by_package: dict[str, int] = {}
-    total_us = 0
-    for line in sample.stderr.splitlines():
-        match = _IMPORT_LINE.match(line)
-        if not match:
-            continue
-        self_us, cumulative_us, indent, name = match.groups()
-        root = name.split(".")[0]
-        by_package[root] = by_package.get(root, 0) + int(self_us)
-        if len(indent) == 1:
-            total_us += int(cumulative_us)
-    ranked = sorted(by_package.items(), key=lambda kv: -kv[1])
-    return {
-        "exit": sample.code,
-        "wall_s": round(sample.seconds, 3),
-        "total_s": round(total_us / 1e6, 3),
-        "by_package_s": {name: round(us / 1e6, 4) for name, us in ranked},
-    }
+def import_profile(
+    python: str, args: list[str], *, cwd: Path, env: dict[str, str], runs: int
+) -> dict[str, Any]:
+    """Median import time (self, `-X importtime`) per top-level package over ``runs`` runs."""
+    per_run: list[collections.Counter[str]] = []
+    for _ in range(runs):
+        sample = run([python, "-X", "importtime", *args], cwd=cwd, env=env)
+        by: collections.Counter[str] = collections.Counter()
+        for line in sample.stderr.splitlines():
+            match = _IMPORT_LINE.match(line)
+            if match:
+                self_us, cumulative_us, indent, name = match.groups()
+                group = next((g for g in _OWN_GROUPS if name.startswith(g)), name.split(".")[0])
+                by[group] += int(self_us)
+                if len(indent) == 1:
+                    by["(all)"] += int(cumulative_us)
+        per_run.append(by)
+    names = set().union(*per_run)
+    medians = {n: statistics.median(r.get(n, 0) for r in per_run) / 1e6 for n in names}
+    return {n: round(v, 4) for n, v in sorted(medians.items(), key=lambda kv: -kv[1]) if v}
 
 
-def cprofile(cmd: list[str], *, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str, Any]:
-    """One run of ``cmd`` under cProfile, cut into imports, HTTP, subprocesses, sleeps, rest.
-
-    The categories do not nest in each other (nothing is imported while a response is awaited),
-    so they add up; cProfile slows Python code down, so "other" is inflated more than HTTP.
-    """
-    out = tmp / f"profile-{unique()}.prof"
-    sample = run([PY, "-m", "cProfile", "-o", str(out), *_script(cmd)], cwd=cwd, env=env)
-    if not out.exists():
-        return {"exit": sample.code, "error": sample.error}
-    st = pstats.Stats(str(out), stream=io.StringIO())
-    entries = st.stats  # type: ignore[attr-defined]
-
-    def pick(match: Callable[[str, str], bool]) -> tuple[float, int]:
-        seconds, calls = 0.0, 0
-        for (filename, _line, func), (_cc, nc, _tt, ct, _callers) in entries.items():
-            if match(filename, func):
-                seconds += ct
-                calls += nc
-        return seconds, calls
-
-    imports, _ = pick(lambda f, fn: f == "<frozen importlib._bootstrap>" and fn == "_find_and_load")
-    http, requests = pick(lambda f, fn: f.endswith("http/client.py") and fn == "getresponse")
-    procs, nprocs = pick(lambda f, fn: f.endswith("/subprocess.py") and fn == "run")
-    sleeps, nsleeps = pick(lambda f, fn: fn == "<built-in method time.sleep>")
-    # Typer reads the signatures of the commands it builds, on every invocation.
-    typer_build, _ = pick(lambda f, fn: f.endswith(f"typer{os.sep}main.py") and fn == "get_command")
-    total = st.total_tt  # type: ignore[attr-defined]
-    marker = f"{os.sep}lamp_cli{os.sep}"
-    own = sorted(
-        (
-            (ct, f"lamp_cli/{filename.rsplit(marker, 1)[1]}:{func}")
-            for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in entries.items()
-            if marker in filename and func != "<module>"
-        ),
-        reverse=True,
+def adapter_profile(python: str, args: list[str], *, cwd: Path, env: dict[str, str]) -> float:
+    """Seconds typer spends building its per-parameter TypeAdapters in one run (cProfile,
+    which slows Python code: an upper bound), importing typer._adapters excluded."""
+    probe = (
+        "import cProfile, pstats, sys, runpy\n"
+        "import typer._adapters\n"  # imported first: its import is not the adapters' building
+        "sys.argv = sys.argv[1:]\n"
+        "profile = cProfile.Profile()\n"
+        "try:\n"
+        "    profile.runcall(runpy.run_path, sys.argv[0], run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "stats = pstats.Stats(profile).stats\n"
+        "print(sum(v[3] for k, v in stats.items() if k[2] == 'build_runtime_param'))\n"
     )
-    return {
-        "exit": sample.code,
-        "total_s": round(total, 3),
-        "imports_s": round(imports, 3),
-        "http_s": round(http, 3),
-        "http_requests": requests,
-        "subprocess_s": round(procs, 3),
-        "subprocesses": nprocs,
-        "sleep_s": round(sleeps, 3),
-        "sleeps": nsleeps,
-        "typer_build_s": round(typer_build, 3),
-        "other_s": round(total - imports - http - procs - sleeps, 3),
-        "lamp_functions_s": {name: round(ct, 3) for ct, name in own[:10]},
-    }
+    sample = run([python, "-c", probe, *args], cwd=cwd, env=env)
+    try:
+        return round(float(sample.stdout.strip().splitlines()[-1]), 4)
+    except (ValueError, IndexError):
+        return -1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Environments
+
+
+@dataclass
+class Env:
+    name: str
+    bin: Path
+
+    @property
+    def python(self) -> str:
+        return str(self.bin / "python")
+
+    @property
+    def lamp(self) -> str:
+        return str(self.bin / "lamp")
+
+    def versions(self) -> dict[str, str | None]:
+        dists = ("mlflow-skinny", "mlflow", "numpy", "pandas", "typer", "pydantic", "rich")
+        code = (
+            "import json, importlib.metadata as m\n"
+            "def v(d):\n"
+            "    try:\n"
+            "        return m.version(d)\n"
+            "    except m.PackageNotFoundError:\n"
+            "        return None\n"
+            f"print(json.dumps({{d: v(d) for d in {dists!r}}}))"
+        )
+        done = subprocess.run([self.python, "-c", code], capture_output=True, text=True)
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+
+
+def test_env() -> Env:
+    # The editable install reads lamp_cli from the tree: its byte-code is written once here.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "lamp_cli")], check=True)
+    return Env("test environment (.venv)", Path(sys.executable).parent)
+
+
+def core_env() -> Env:
+    """``pip install .`` of this tree into .venv-core, at the locked versions: what a user gets
+    (mlflow-skinny, no numpy or pandas, no full mlflow). lamp itself is reinstalled every run."""
+    python = CORE_VENV / "bin" / "python"
+    uv = shutil.which("uv") or next(
+        (str(p) for p in [ROOT / ".tools" / "uv" / "bin" / "uv"] if p.exists()), None
+    )
+    quiet = {"check": True, "capture_output": True}
+    if uv:
+        if not python.exists():
+            subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(CORE_VENV)], **quiet)
+        install = [uv, "pip", "install", "-q", "--python", str(python), "--compile-bytecode"]
+        subprocess.run([*install, "--reinstall-package", "lamp-cli", "-c", LOCK, ROOT], **quiet)
+    else:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(CORE_VENV)], **quiet)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, "-c", LOCK, ROOT], **quiet)
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", ROOT], **quiet)
+    return Env("core install (.venv-core)", python.parent)
 
 
 # ---------------------------------------------------------------------------------------------
 # The server
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class MlflowServer:
-    """A real `mlflow server --workers 1` on a free loopback port (SQLite, proxied artifacts)."""
+    """`mlflow server --workers 1` of the test environment on a free loopback port (SQLite,
+    proxied artifacts)."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
         self.db = base / "server.db"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.started_s = 0.0
 
     def __enter__(self) -> MlflowServer:
         self.log = open(self.base / "server.log", "wb")
         cmd = [
-            PY, "-m", "mlflow", "server",
+            sys.executable, "-m", "mlflow", "server",
             "--backend-store-uri", f"sqlite:///{self.db}",
-            "--artifacts-destination", str(self.base / "artifacts"),
-            "--serve-artifacts",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", "1",
+            "--artifacts-destination", str(self.base / "artifacts"), "--serve-artifacts",
+            "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1], "--workers", "1",
         ]  # fmt: skip
         start = time.perf_counter()
         self.proc = subprocess.Popen(
             cmd,
             cwd=self.base,
-            # lamp uses none of the server's job execution; its consumer processes would only
-            # compete with the client for the CPUs.
-            env={**base_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            # Its job consumers would only compete with the clients for the CPUs.
+            env=base_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2):
                     self.started_s = round(time.perf_counter() - start, 2)
@@ -316,25 +327,24 @@ class MlflowServer:
         raise RuntimeError(f"mlflow server did not start:\n{tail}")
 
     def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=20)
-        # The server's own workers live in its session too; none may outlive the benchmark.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        # The server's workers share its session: none may outlive the benchmark.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=20)
         self.log.close()
 
 
 # ---------------------------------------------------------------------------------------------
-# Benchmarks
+# Sections
 
 
 @dataclass
 class Context:
     quick: bool
     tmp: Path
+    envs: list[Env]
     server: MlflowServer | None = None
     proxy: CountingProxy | None = None
 
@@ -342,106 +352,171 @@ class Context:
     def repeat(self) -> int:
         return 3 if self.quick else 7
 
-    # Fewer repeats of the multi-second commands keep the full run within about ten minutes.
     @property
     def repeat_slow(self) -> int:
         return 2 if self.quick else 3
 
     @property
-    def repeat_workflow(self) -> int:
-        return 1 if self.quick else 3
+    def test(self) -> Env:
+        return self.envs[0]
 
     def server_env(self) -> dict[str, str]:
         assert self.server is not None
-        return {**base_env(), "MLFLOW_TRACKING_URI": self.server.url}
+        return base_env(MLFLOW_TRACKING_URI=self.server.url)
 
     def proxy_env(self) -> dict[str, str]:
         assert self.proxy is not None
-        return {**base_env(), "MLFLOW_TRACKING_URI": self.proxy.url}
+        return base_env(MLFLOW_TRACKING_URI=self.proxy.url)
 
     def checkout(self) -> Path:
-        """A git checkout with one commit, where a release runs, as in CI."""
+        """A git checkout with one commit: lamp reads a release's provenance from git."""
         path = self.tmp / "checkout"
         if not path.exists():
             path.mkdir()
             git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
             subprocess.run([*git, "init", "-q"], cwd=path, check=True)
-            subprocess.run(
-                [*git, "commit", "-q", "--allow-empty", "-m", "bench"], cwd=path, check=True
-            )
+            subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "b"], cwd=path, check=True)
         return path
+
+    def counted(self, cmd: list[str], cwd: Path) -> dict[str, Any]:
+        """One run of ``cmd`` through the counting proxy: its REST calls by endpoint."""
+        assert self.proxy is not None
+        self.proxy.take()
+        sample = run(cmd, cwd=cwd, env=self.proxy_env())
+        log = self.proxy.take()
+        row: dict[str, Any] = {"calls": len(log), "exit": sample.code, "endpoints": summarize(log)}
+        if sample.code:
+            row["error"] = sample.error
+        return row
+
+
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
 
 
 def bench_help(ctx: Context) -> dict[str, Any]:
+    env = ctx.test
     cmds = {
-        "python -c pass": [PY, "-c", "pass"],
-        "mlflow --help": [MLFLOW, "--help"],
-        "lamp --help": [LAMP, "--help"],
+        "lamp --help": lambda: [env.lamp, "--help"],
+        "python -c pass": lambda: [env.python, "-c", "pass"],
     }
-    samples = interleaved(cmds, ctx.repeat, cwd=ctx.tmp, env=base_env())
-    out: dict[str, Any] = {name: stats(s) for name, s in samples.items()}
-    out["imports"] = import_profile([LAMP, "--help"], cwd=ctx.tmp, env=base_env())
-    out["profile"] = cprofile([LAMP, "--help"], cwd=ctx.tmp, env=base_env(), tmp=ctx.tmp)
-    version = run([LAMP, "--version"], cwd=ctx.tmp, env=base_env())
-    out["lamp_version"] = last_line(version.stdout).removeprefix("lamp ") if version.ok else None
-    return out
+    return compare(cmds, ctx.repeat, cwd=ctx.tmp, env=base_env())
 
 
 def bench_spec(ctx: Context) -> dict[str, Any]:
-    cmds = {
-        "spec validate": [LAMP, "spec", "validate", MODEL, ENDPOINT],
-        "spec render": [LAMP, "spec", "render", "--model-spec", MODEL, "--endpoint-spec", ENDPOINT],
+    out: dict[str, Any] = {}
+    for env in ctx.envs:
+        validate = [env.lamp, "spec", "validate", MODEL, ENDPOINT]
+        cmds = {
+            "lamp spec validate": lambda validate=validate: validate,
+            "imports": lambda env=env: [env.python, "-c", YARDSTICK_IMPORTS],
+            "minimal CLI": lambda env=env: [env.python, MINIMAL_CLI, MODEL, ENDPOINT],
+        }
+        row = compare(cmds, ctx.repeat * 2, cwd=ctx.tmp, env=base_env())
+        runs = 3 if ctx.quick else 5
+        row["imports lamp"] = import_profile(
+            env.python, validate, cwd=ctx.tmp, env=base_env(), runs=runs
+        )
+        row["imports yardstick"] = import_profile(
+            env.python, ["-c", YARDSTICK_IMPORTS], cwd=ctx.tmp, env=base_env(), runs=runs
+        )
+        row["typer adapters s"] = adapter_profile(env.python, validate, cwd=ctx.tmp, env=base_env())
+        out[env.name] = row
+    return out
+
+
+def lamp_release(env: Env, project: str, key: str) -> list[str]:
+    return [
+        env.lamp, "-o", "json", "release", "--project", project, "--experiment", project,
+        "--model-spec", MODEL, "--endpoint-spec", ENDPOINT, "--release-key", key,
+        "--no-verify-image", "--alias", "candidate",
+    ]  # fmt: skip
+
+
+def script_release(env: Env, project: str, key: str) -> list[str]:
+    return [env.python, HANDWRITTEN, "release", project, project, key, "candidate", MODEL, ENDPOINT]
+
+
+def bench_release(ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    cwd, env = ctx.checkout(), ctx.server_env()
+    for venv in ctx.envs:
+        tag = unique()
+        lamp_prj, script_prj = f"rel-lamp-{tag}", f"rel-script-{tag}"
+        setup = [
+            run([venv.lamp, "project", "create", lamp_prj], cwd=cwd, env=env),
+            run([venv.python, HANDWRITTEN, "project-create", script_prj], cwd=cwd, env=env),
+        ]
+        if any(s.code for s in setup):
+            out[venv.name] = {"setup_error": next(s.error for s in setup if s.code)}
+            continue
+        cmds = {
+            "lamp release": lambda v=venv, p=lamp_prj: lamp_release(v, p, f"k-{unique()}"),
+            "script": lambda v=venv, p=script_prj: script_release(v, p, f"k-{unique()}"),
+        }
+        row = compare(cmds, ctx.repeat, cwd=cwd, env=env)
+        row["calls"] = {
+            "lamp release": ctx.counted(lamp_release(venv, lamp_prj, f"c-{unique()}"), cwd),
+            "script": ctx.counted(script_release(venv, script_prj, f"c-{unique()}"), cwd),
+        }
+        row["typer adapters s"] = adapter_profile(
+            venv.python, lamp_release(venv, lamp_prj, f"a-{unique()}"), cwd=cwd, env=env
+        )
+        runs = 2 if ctx.quick else 3
+        row["imports lamp"] = import_profile(
+            venv.python,
+            lamp_release(venv, lamp_prj, f"i-{unique()}"),
+            cwd=cwd,
+            env=env,
+            runs=runs,
+        )
+        row["imports script"] = import_profile(
+            venv.python,
+            script_release(venv, script_prj, f"i-{unique()}")[1:],
+            cwd=cwd,
+            env=env,
+            runs=runs,
+        )
+        out[venv.name] = row
+    return out
+
+
+def command_budgets() -> dict[str, int]:
+    """Each write command's REST_CALL_BUDGET, as its module declares it (tests/budget holds
+    the commands to them)."""
+    from lamp_cli.commands import experiment, project, register, release, run
+
+    modules = (experiment, run, project, register, release)
+    return {step: limit for m in modules for step, limit in m.REST_CALL_BUDGET.items()}
+
+
+def bench_calls(ctx: Context) -> dict[str, Any]:
+    lamp, cwd, name = ctx.test.lamp, ctx.checkout(), f"calls-{unique()}"
+    specs = ["--model-spec", MODEL, "--endpoint-spec", ENDPOINT]
+    release = [lamp, "-o", "json", "release", "--project", name, "--experiment", name, *specs]
+    release += ["--release-key", "k1", "--no-verify-image", "--alias", "candidate"]
+    steps: dict[str, Callable[[str], list[str]]] = {
+        "experiment create": lambda _: [lamp, "experiment", "create", name],
+        "run create": lambda _: [lamp, "-o", "quiet", "run", "create", "-e", name],
+        "run log-spec": lambda _: [lamp, "-o", "quiet", "run", "log-spec", "-e", name, *specs],
+        "project create": lambda _: [lamp, "project", "create", name],
+        "register": lambda run_id: [lamp, "register", run_id, name, "--alias", "staging"],
+        "release": lambda _: release,
+        "release (rerun)": lambda _: release,
     }
-    samples = interleaved(cmds, ctx.repeat, cwd=ctx.tmp, env=base_env())
-    return {name: stats(s) for name, s in samples.items()}
-
-
-EMBEDDED_STEPS = (
-    "experiment create",
-    "run log-spec",
-    "run show",
-    "project create",
-    "register --alias",
-    "version list",
-    "version spec",
-)
-
-
-def bench_embedded(ctx: Context) -> dict[str, Any]:
-    """The README's quick start, each pass in a fresh directory (its first command makes the
-    store)."""
-    env = base_env()
-    prj = "fraud-detector-prj"
-    cmds: dict[str, Callable[[str], list[str]]] = {
-        "experiment create": lambda _r: [LAMP, "experiment", "create", "fraud-detector",
-                                         "--exist-ok"],
-        "run log-spec": lambda _r: [LAMP, "-o", "quiet", "run", "log-spec", "--experiment",
-                                    "fraud-detector", "--model-spec", MODEL,
-                                    "--endpoint-spec", ENDPOINT],
-        "run show": lambda r: [LAMP, "run", "show", r],
-        "project create": lambda _r: [LAMP, "project", "create", prj, "--exist-ok"],
-        "register --alias": lambda r: [LAMP, "register", r, prj, "--alias", "staging"],
-        "version list": lambda _r: [LAMP, "version", "list", prj],
-        "version spec": lambda _r: [LAMP, "version", "spec", prj, "@staging", "--kind",
-                                    "endpoint"],
-    }  # fmt: skip
-    per_step: dict[str, list[Sample]] = {step: [] for step in EMBEDDED_STEPS}
-    for i in range(ctx.repeat_workflow):
-        cwd = ctx.tmp / f"embedded-{i}"
-        cwd.mkdir()
-        run_id = ""
-        for step in EMBEDDED_STEPS:
-            sample = run(cmds[step](run_id), cwd=cwd, env=env)
-            per_step[step].append(sample)
-            if step == "run log-spec":
-                run_id = last_line(sample.stdout) if sample.ok else "missing-run-id"
-    out: dict[str, Any] = {step: stats(samples) for step, samples in per_step.items()}
-    totals = [
-        sum(per_step[step][i].seconds for step in EMBEDDED_STEPS)
-        for i in range(ctx.repeat_workflow)
-        if all(per_step[step][i].ok for step in EMBEDDED_STEPS)
-    ]
-    out["total"] = {"median_s": round(statistics.median(totals), 3)} if totals else {}
+    budgets = command_budgets()
+    out: dict[str, Any] = {}
+    run_id = "missing-run-id"
+    for step, make in steps.items():
+        assert ctx.proxy is not None
+        ctx.proxy.take()
+        sample = run(make(run_id), cwd=cwd, env=ctx.proxy_env())
+        calls = len(ctx.proxy.take())
+        out[step] = {"calls": calls, "exit": sample.code, "budget": budgets.get(step)}
+        if sample.code:
+            out[step]["error"] = sample.error
+        elif step == "run log-spec":
+            run_id = sample.stdout.strip().splitlines()[-1]
     return out
 
 
@@ -450,196 +525,42 @@ def silent_port() -> tuple[int, threading.Event]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
+    sock.settimeout(0.2)
     stop = threading.Event()
-    held: list[socket.socket] = []
 
     def accept() -> None:
-        sock.settimeout(0.2)
+        held = []
         while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-                held.append(conn)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                held.append(sock.accept()[0])
         for conn in held:
             conn.close()
         sock.close()
 
     threading.Thread(target=accept, daemon=True).start()
-    return sock.getsockname()[1], stop
+    return int(sock.getsockname()[1]), stop
 
 
 def bench_dead(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    closed = free_port()
-    sample = run(
-        [LAMP, "--tracking-uri", f"http://127.0.0.1:{closed}", "experiment", "list"],
-        cwd=ctx.tmp,
-        env=base_env(),
-    )
-    out["closed port"] = {"seconds": round(sample.seconds, 2), "exit": sample.code}
     port, stop = silent_port()
     try:
-        sample = run(
-            [LAMP, "--tracking-uri", f"http://127.0.0.1:{port}", "experiment", "list"],
-            cwd=ctx.tmp,
-            env=base_env(),
-        )
+        for name, url_port in (("closed port", free_port()), ("port that never answers", port)):
+            url = f"http://127.0.0.1:{url_port}"
+            sample = run(
+                [ctx.test.lamp, "--tracking-uri", url, "experiment", "list"],
+                cwd=ctx.tmp,
+                env=base_env(),
+            )
+            out[name] = {"seconds": round(sample.seconds, 2), "exit": sample.code}
     finally:
         stop.set()
-    out["port that never answers"] = {"seconds": round(sample.seconds, 2), "exit": sample.code}
     return out
 
 
-def lamp_release(project: str, key: str) -> list[str]:
-    return [
-        LAMP, "-o", "json", "release", "--project", project, "--experiment", project,
-        "--model-spec", MODEL, "--endpoint-spec", ENDPOINT, "--release-key", key,
-        "--no-verify-image", "--alias", "candidate",
-    ]  # fmt: skip
-
-
-def script_release(project: str, key: str) -> list[str]:
-    return [PY, HANDWRITTEN, "release", project, project, key, "candidate", MODEL, ENDPOINT]
-
-
-def bench_release(ctx: Context) -> dict[str, Any]:
-    env, cwd = ctx.server_env(), ctx.checkout()
-    tag = unique()
-    lamp_prj, script_prj = f"bench-release-lamp-{tag}", f"bench-release-script-{tag}"
-    setup = [
-        run([LAMP, "project", "create", lamp_prj], cwd=cwd, env=env),
-        run([PY, HANDWRITTEN, "project-create", script_prj], cwd=cwd, env=env),
-    ]
-    out: dict[str, Any] = {"setup_errors": [s.error for s in setup if not s.ok]}
-    samples: dict[str, list[Sample]] = {"lamp release": [], "script": []}
-    key = ""
-    # Round 0 warms the page cache and creates both experiments; it is not counted.
-    for i in range(1 + ctx.repeat):
-        key = f"r{i}-{unique()}"
-        order = [("lamp release", lamp_release, lamp_prj), ("script", script_release, script_prj)]
-        if i % 2:
-            order.reverse()
-        for name, make, prj in order:
-            sample = run(make(prj, key), cwd=cwd, env=env)
-            if i:
-                samples[name].append(sample)
-    out.update({name: stats(s) for name, s in samples.items()})
-    rerun = {
-        "lamp release": lamp_release(lamp_prj, key),
-        "script": [PY, HANDWRITTEN, "rerun", script_prj, script_prj, key, "candidate"],
-    }
-    reruns = interleaved(rerun, ctx.repeat_workflow, cwd=cwd, env=env, warmup=0)
-    out["rerun"] = {name: stats(s) for name, s in reruns.items()}
-    lamp_s, script_s = out["lamp release"], out["script"]
-    if "median_s" in lamp_s and "median_s" in script_s:
-        out["ratio"] = round(lamp_s["median_s"] / script_s["median_s"], 3)
-    out["profile"] = {
-        "lamp imports": import_profile(lamp_release(lamp_prj, f"i-{unique()}"), cwd=cwd, env=env),
-        "script imports": import_profile(
-            script_release(script_prj, f"i-{unique()}"), cwd=cwd, env=env
-        ),
-        "lamp": cprofile(lamp_release(lamp_prj, f"p-{unique()}"), cwd=cwd, env=env, tmp=ctx.tmp),
-        "script": cprofile(
-            script_release(script_prj, f"p-{unique()}"), cwd=cwd, env=env, tmp=ctx.tmp
-        ),
-    }
-    return out
-
-
-CALL_STEPS = (
-    "experiment create",
-    "run log-spec",
-    "project create",
-    "register --alias",
-    "release (fresh)",
-    "release (rerun)",
-    "version list",
-    "version show",
-)
-
-
-def command_budgets() -> dict[str, int]:
-    """The REST-call budget of each write step, as its command module declares it
-    (``REST_CALL_BUDGET``, which tests/budget holds each command to)."""
-    from lamp_cli.commands import experiment, project, register, release, run
-
-    declared = {
-        **experiment.REST_CALL_BUDGET,
-        **run.REST_CALL_BUDGET,
-        **project.REST_CALL_BUDGET,
-        **register.REST_CALL_BUDGET,
-        **release.REST_CALL_BUDGET,
-    }
-    return {
-        "experiment create": declared["experiment create"],
-        "run log-spec": declared["run log-spec"],
-        "project create": declared["project create"],
-        "register --alias": declared["register"],
-        "release (fresh)": declared["release"],
-        "release (rerun)": declared["release (rerun)"],
-    }
-
-
-def _lamp_steps(name: str, key: str) -> dict[str, Callable[[str], list[str]]]:
-    return {
-        "experiment create": lambda _r: [LAMP, "experiment", "create", name],
-        "run log-spec": lambda _r: [LAMP, "-o", "quiet", "run", "log-spec", "--experiment", name,
-                                    "--model-spec", MODEL, "--endpoint-spec", ENDPOINT],
-        "project create": lambda _r: [LAMP, "project", "create", name],
-        "register --alias": lambda r: [LAMP, "register", r, name, "--alias", "staging"],
-        "release (fresh)": lambda _r: lamp_release(name, key),
-        "release (rerun)": lambda _r: lamp_release(name, key),
-        "version list": lambda _r: [LAMP, "-o", "json", "version", "list", name],
-        "version show": lambda _r: [LAMP, "-o", "json", "version", "show", name, "1"],
-    }  # fmt: skip
-
-
-def _script_steps(name: str, key: str) -> dict[str, Callable[[str], list[str]]]:
-    hw = [PY, HANDWRITTEN]
-    return {
-        "experiment create": lambda _r: [*hw, "experiment-create", name],
-        "run log-spec": lambda _r: [*hw, "log-spec", name, MODEL, ENDPOINT],
-        "project create": lambda _r: [*hw, "project-create", name],
-        "register --alias": lambda r: [*hw, "register", r, name, "staging"],
-        "release (fresh)": lambda _r: script_release(name, key),
-        "release (rerun)": lambda _r: [*hw, "rerun", name, name, key, "candidate"],
-        "version list": lambda _r: [*hw, "version-list", name],
-        "version show": lambda _r: [*hw, "version-show", name, "1"],
-    }
-
-
-def bench_calls(ctx: Context) -> dict[str, Any]:
-    assert ctx.proxy is not None
-    env, cwd = ctx.proxy_env(), ctx.checkout()
-    out: dict[str, Any] = {step: {} for step in CALL_STEPS}
-    tag = unique()
-    for tool, steps in (
-        ("lamp", _lamp_steps(f"calls-lamp-{tag}", f"k-{tag}")),
-        ("script", _script_steps(f"calls-script-{tag}", f"k-{tag}")),
-    ):
-        run_id = ""
-        for step in CALL_STEPS:
-            ctx.proxy.take()
-            sample = run(steps[step](run_id), cwd=cwd, env=env)
-            log = ctx.proxy.take()
-            row: dict[str, Any] = {
-                "calls": len(log),
-                "seconds": round(sample.seconds, 3),
-                "exit": sample.code,
-                "endpoints": summarize(log),
-            }
-            if not sample.ok:
-                row["error"] = sample.error
-            out[step][tool] = row
-            if step == "run log-spec":
-                run_id = last_line(sample.stdout) if sample.ok else "missing-run-id"
-    return out
-
-
-def seed_versions(ctx: Context, project: str, count: int) -> dict[str, Any]:
+def seed_versions(ctx: Context, project: str, count: int) -> float:
     """``count`` versions of ``project``: one registered through MLflow, the rest copied from it
-    in one SQL transaction (a few seconds instead of minutes of REST calls)."""
+    in one SQL transaction (seconds instead of minutes of REST calls). Returns the seconds."""
     assert ctx.server is not None
     import handwritten_release as hw
     import sqlalchemy as sa
@@ -651,12 +572,10 @@ def seed_versions(ctx: Context, project: str, count: int) -> dict[str, Any]:
     start = time.perf_counter()
     client = MlflowClient(tracking_uri=ctx.server.url, registry_uri=ctx.server.url)
     with contextlib.redirect_stdout(io.StringIO()):
-        experiment_id = hw._experiment_id(client, "bench-list")
-        run_id = client.create_run(experiment_id).info.run_id
+        run_id = client.create_run(hw._experiment_id(client, "bench-list")).info.run_id
         tags = hw._log_specs(client, run_id, Path(MODEL), Path(ENDPOINT))
         client.create_registered_model(project)
         hw._register(client, run_id, project, "staging", tags)
-
     engine = sa.create_engine(f"sqlite:///{ctx.server.db}")
     version_cols = [c.key for c in sa.inspect(SqlModelVersion).column_attrs]
     tag_cols = [c.key for c in sa.inspect(SqlModelVersionTag).column_attrs]
@@ -669,100 +588,58 @@ def seed_versions(ctx: Context, project: str, count: int) -> dict[str, Any]:
         ]
         versions, version_tags = [], []
         for number in range(2, count + 1):
-            created = base["creation_time"] + number
-            versions.append(
-                {**base, "version": number, "creation_time": created, "last_updated_time": created}
-            )
+            made = base["creation_time"] + number
+            versions.append({**base, "version": number, "creation_time": made,
+                             "last_updated_time": made})  # fmt: skip
             version_tags.extend({**t, "version": number} for t in first_tags)
         session.execute(sa.insert(SqlModelVersion), versions)
         session.execute(sa.insert(SqlModelVersionTag), version_tags)
     engine.dispose()
-    return {"seconds": round(time.perf_counter() - start, 2), "tags_per_version": len(first_tags)}
-
-
-def _listed(sample: Sample) -> int | None:
-    try:
-        doc = json.loads(sample.stdout)
-    except ValueError:
-        return None
-    if isinstance(doc, dict):
-        doc = next((v for v in doc.values() if isinstance(v, list)), [])
-    return len(doc)
+    return round(time.perf_counter() - start, 2)
 
 
 def bench_list(ctx: Context) -> dict[str, Any]:
-    assert ctx.proxy is not None
-    env, cwd = ctx.server_env(), ctx.tmp
-    sizes = (500,) if ctx.quick else (500, 5000)
     out: dict[str, Any] = {}
-    for size in sizes:
-        project = f"bench-list-{size}-{unique()}"
-        row: dict[str, Any] = {"seed": seed_versions(ctx, project, size)}
+    env = ctx.test
+    for size in (500,) if ctx.quick else (500, 5000):
+        project = f"list-{size}-{unique()}"
+        seeded = seed_versions(ctx, project, size)
         cmds = {
-            "lamp": [LAMP, "-o", "json", "version", "list", project],
-            "script": [PY, HANDWRITTEN, "version-list", project],
+            "lamp": lambda project=project: [env.lamp, "-o", "json", "version", "list", project],
+            "script": lambda project=project: [env.python, HANDWRITTEN, "version-list", project],
         }
-        for name, cmd in cmds.items():
-            # Also the warm-up of the timed runs below.
-            ctx.proxy.take()
-            counted = run(cmd, cwd=cwd, env=ctx.proxy_env())
-            row[name] = {"calls": len(ctx.proxy.take()), "listed": _listed(counted)}
-        samples = interleaved(cmds, ctx.repeat_slow, cwd=cwd, env=env, warmup=0)
-        for name, got in samples.items():
-            row[name].update(stats(got))
-        if size == sizes[-1]:
-            row["profile"] = cprofile(cmds["lamp"], cwd=cwd, env=env, tmp=ctx.tmp)
+        row = compare(cmds, ctx.repeat_slow, cwd=ctx.tmp, env=ctx.server_env())
+        for name, make in cmds.items():
+            sample = run(make(), cwd=ctx.tmp, env=ctx.server_env())
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                doc = json.loads(sample.stdout)
+                row[name]["listed"] = len(doc["versions"] if isinstance(doc, dict) else doc)
+        row["seed_s"] = seeded
         out[str(size)] = row
     return out
 
 
-def facts() -> dict[str, Any]:
-    def version_of(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    cpu_model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    mem_gib = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        first = Path("/proc/meminfo").read_text().splitlines()[0]
-        mem_gib = round(int(first.split()[1]) / 1024 / 1024, 1)
-
+def facts(envs: list[Env]) -> dict[str, Any]:
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return proc.stdout.strip()
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
-    telemetry_off = [
-        name
-        for name in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", "CI", "PYTEST_CURRENT_TEST")
-        if os.environ.get(name)
-    ]
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable) {cpu}",
         "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
-        "memory_gib": mem_gib,
         "python": platform.python_version(),
-        "mlflow": version_of("mlflow"),
-        "mlflow_skinny": version_of("mlflow-skinny"),
-        "typer": version_of("typer"),
-        "numpy": version_of("numpy"),
-        "pandas": version_of("pandas"),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_lamp_cli_files": len(
-            git("status", "--porcelain", "--", "lamp_cli").splitlines()
-        ),
-        # MLflow's telemetry is on unless one of these is set; it costs every client a thread.
-        "mlflow_telemetry_off_by": telemetry_off,
+        "commit": git("rev-parse", "--short", "HEAD").strip(),
+        "uncommitted": len(git("status", "--porcelain", "--", "lamp_cli", "bench").splitlines()),
+        "envs": {env.name: env.versions() for env in envs},
     }
 
 
@@ -772,15 +649,17 @@ def facts() -> dict[str, Any]:
 
 def measure(opts: argparse.Namespace) -> dict[str, Any]:
     only = set(opts.only.split(",")) if opts.only else set(SECTIONS)
-    unknown = only - set(SECTIONS)
-    if unknown:
-        sys.exit(f"unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
-    results: dict[str, Any] = {
-        "quick": opts.quick,
-        "facts": facts(),
-        "sections": {},
-        "seconds": {},
-    }
+    if only - set(SECTIONS):
+        sys.exit(f"unknown section(s) {', '.join(only - set(SECTIONS))}; known: {SECTIONS}")
+    envs = [test_env()]
+    results: dict[str, Any] = {"quick": opts.quick, "sections": {}, "seconds": {}}
+    if only & {"spec", "release"}:
+        print("[bench] core install ...", file=sys.stderr, flush=True)
+        try:
+            envs.append(core_env())
+        except subprocess.CalledProcessError as exc:
+            results["core_error"] = (exc.stderr or b"").decode(errors="replace")[-2000:]
+    results["facts"] = facts(envs)
 
     def section(name: str, fn: Callable[[Context], dict[str, Any]], ctx: Context) -> None:
         if name not in only:
@@ -790,17 +669,14 @@ def measure(opts: argparse.Namespace) -> dict[str, Any]:
         try:
             results["sections"][name] = fn(ctx)
         except Exception:
-            # One broken section must not cost the figures of the others.
             results["sections"][name] = {"crashed": traceback.format_exc(limit=6)}
         results["seconds"][name] = round(time.perf_counter() - start, 1)
-        print(f"[bench] {name}: {results['seconds'][name]} s", file=sys.stderr, flush=True)
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lamp-bench-") as tmp:
-        ctx = Context(quick=opts.quick, tmp=Path(tmp))
+        ctx = Context(quick=opts.quick, tmp=Path(tmp), envs=envs)
         section("help", bench_help, ctx)
         section("spec", bench_spec, ctx)
-        section("embedded", bench_embedded, ctx)
         section("dead", bench_dead, ctx)
         if only & {"release", "calls", "list"}:
             with MlflowServer(ctx.tmp) as server, CountingProxy(server.url) as proxy:
@@ -824,15 +700,12 @@ def main() -> None:
     if opts.render_only:
         results = json.loads(opts.render_only.read_text())
     else:
-        for exe in (LAMP, MLFLOW):
-            if not Path(exe).exists():
-                sys.exit(f"{exe} not found: install lamp with its test extra into this venv")
         results = measure(opts)
         RESULTS.mkdir(exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         text = json.dumps(results, indent=2) + "\n"
-        (RESULTS / f"run-{stamp}.json").write_text(text)
-        (RESULTS / "latest.json").write_text(text)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        for name in (f"run-{stamp}.json", "latest.json"):
+            (RESULTS / name).write_text(text)
         print(f"[bench] raw figures: {RESULTS / f'run-{stamp}.json'}", file=sys.stderr)
     from report import render
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
-import traceback
 from typing import Annotated, Any
 
 import typer
@@ -159,6 +157,8 @@ class LampGroup(TyperGroup):
         name = args[0] if args else ""
         if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
             # Typer suggests from the loaded commands only; these are all of them.
+            import difflib
+
             matches = ", ".join(repr(m) for m in difflib.get_close_matches(name, list(COMMANDS)))
             ctx.fail(
                 f"No such command {name!r}." + (f" Did you mean {matches}?" if matches else "")
@@ -219,6 +219,8 @@ class LampGroup(TyperGroup):
 
 def _print_traceback(exc: BaseException) -> None:
     """LAMP_DEBUG's traceback, with every credential lamp knows of taken out."""
+    import traceback
+
     sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
 
 

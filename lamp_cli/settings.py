@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -222,6 +221,8 @@ def read_pyproject(cwd: Path) -> tuple[dict[str, Any] | None, Path | None]:
     path = find_pyproject(cwd)
     if path is None:
         return None, None
+    import tomllib  # only where there is a pyproject.toml to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -180,7 +180,10 @@ def test_lamp_dir_is_an_mlflow_model_with_a_full_signature(
     experiments.create(backend, "exp")
     run = runs.log_specs(backend, pair, experiment="exp").run
     local = mlflow.artifacts.download_artifacts(
-        run_id=run.run_id, artifact_path="lamp", dst_path=str(tmp_path), tracking_uri=None
+        run_id=run.run_id,
+        artifact_path="lamp",
+        dst_path=str(tmp_path),
+        tracking_uri=mlflow_client(backend).tracking_uri,
     )
     model = Model.load(local)
     assert model.run_id == run.run_id

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from lamp_cli.commands._common import (
     AppDirOption,
@@ -181,6 +180,8 @@ def validate(
     )
 
     def human(console: Console) -> None:
+        from rich.markup import escape
+
         for spec in report.specs:
             console.print(
                 f"[green]valid[/green] {escape(str(spec.path))} ({spec.kind} "

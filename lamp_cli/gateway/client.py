@@ -12,6 +12,7 @@ tags nor aliases.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -48,12 +49,15 @@ _PAGE = 1000
 class Gateway:
     """MLflow's tracking and registry, for the resolved settings of one lamp invocation."""
 
-    def __init__(self, client: MlflowClient, settings: Settings) -> None:
+    def __init__(self, client: MlflowClient, settings: Settings, uris: tuple[str, str]) -> None:
         self._client = client
         self.settings = settings
         #: The URIs as lamp may show them: credentials redacted.
         self.tracking_uri = redact(settings.tracking_uri)
         self.registry_uri = redact(settings.effective_registry_uri)
+        #: The tracking and registry URIs the client was made with (a SQLite path absolute).
+        self._uris = uris
+        self._process_uris_set = environment.uses_databricks(settings)  # see connect
 
     @property
     def registry_kind(self) -> str:
@@ -65,6 +69,18 @@ class Gateway:
         return is_databricks_uri(self.settings.tracking_uri)
 
     # --- mechanics -------------------------------------------------------------------------
+
+    def _use_process_uris(self) -> None:
+        """Make the client's URIs MLflow's process-wide ones, once, before an operation that
+        reads those: ``mlflow.artifacts``' functions, and the artifact repositories of
+        ``models:/`` and ``mlflow-artifacts:`` URIs (every supported version).
+
+        Not done when connecting: setting the tracking URI resets MLflow's tracer, which imports
+        its tracing processors (about 20 ms in 3.18), and most commands never need it.
+        """
+        if not self._process_uris_set:
+            _set_process_uris(*self._uris)
+            self._process_uris_set = True
 
     def _call(self, subject: Subject, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         subject.url = subject.url or self.tracking_uri
@@ -236,6 +252,7 @@ class Gateway:
         read the run again first. On Databricks the client adds the profile to the URI, so the
         listing goes through it.
         """
+        self._use_process_uris()
         if run.artifact_uri and not self.on_databricks:
             import mlflow.artifacts
 
@@ -253,13 +270,15 @@ class Gateway:
         On Databricks the client adds the profile to the URI, so it goes through the client.
         """
         if not run.artifact_uri or self.on_databricks:
+            self._use_process_uris()
             self._call(subject, self._client.log_artifacts, run.run_id, str(folder), path)
             return
-        import mlflow
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
+        tracking_uri = self._uris[0]
+
         def upload() -> None:
-            repo = get_artifact_repository(run.artifact_uri, tracking_uri=mlflow.get_tracking_uri())
+            repo = get_artifact_repository(run.artifact_uri, tracking_uri=tracking_uri)
             repo.log_artifacts(str(folder), path)  # type: ignore[no-untyped-call]
 
         self._call(subject, upload)
@@ -387,6 +406,8 @@ class Gateway:
         """The text of files of a version, read through ``models:/`` as the operator reads
         them: each of ``files`` (a missing one is exit 4), and those of ``optional`` it has."""
         import mlflow.artifacts
+
+        self._use_process_uris()
 
         def read() -> dict[str, str]:
             with tempfile.TemporaryDirectory(prefix="lamp-") as tmp:
@@ -522,26 +543,44 @@ def connect(
     tracking = environment.absolute_sqlite_uri(tracking_uri, settings)
     registry = environment.absolute_sqlite_uri(registry_uri, settings)
     root = store.parent if store is not None and store.parent.is_dir() else Path.cwd()
+    # What is alive when MLflow is imported, and MLflow's modules once they are, lives until lamp
+    # exits: frozen, the garbage collector stops walking it again in every full collection while
+    # MLflow's import allocates and while the command runs (about 5% of a release's CPU time).
+    # Only a process's first connection does it, so code that connects again and again (tests)
+    # freezes nothing more.
+    first = gc.get_freeze_count() == 0
+    if first:
+        gc.freeze()
     with contextlib.redirect_stdout(sys.stderr), environment.working_directory(root):
         try:
-            import mlflow
             from mlflow.tracking import MlflowClient
 
-            # models:/ downloads read the process-wide URIs.
-            with environment.kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-                mlflow.set_tracking_uri(tracking)
-                mlflow.set_registry_uri(registry)
             environment.quiet_loggers()
             if databricks:
+                # MLflow's Databricks and Unity Catalog clients read the process-wide URIs in
+                # places of their own: there they are set from the start.
+                _set_process_uris(tracking, registry)
                 databricks_rules.share_one_configuration()
             client = MlflowClient(tracking_uri=tracking, registry_uri=registry)
+            gateway = Gateway(client, settings, (tracking, registry))
+            if first:
+                gc.freeze()
         except ImportError as exc:
             raise translate_backend_error(
                 environment.missing_driver(exc, tracking_uri), subject
             ) from exc
         except Exception as exc:
             raise _store_error(exc, store, subject) from exc
-    return Gateway(client, settings)
+    return gateway
+
+
+def _set_process_uris(tracking: str, registry: str) -> None:
+    """MLflow's process-wide tracking and registry URIs, the environment left as it was."""
+    import mlflow
+
+    with environment.kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        mlflow.set_tracking_uri(tracking)
+        mlflow.set_registry_uri(registry)
 
 
 def _check_store(

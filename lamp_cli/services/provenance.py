@@ -8,7 +8,6 @@ hangs, every field is ``None`` and the command goes on.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import os
 import re
 import subprocess
@@ -254,6 +253,8 @@ def normalize_repo_url(url: str) -> str:
 
 
 def _local_user() -> str | None:
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

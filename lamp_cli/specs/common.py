@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,11 @@ class SpecModel(BaseModel):
     """Strict base: camelCase keys only, unknown keys refused, no silent type coercion.
 
     Names are not accepted in place of aliases: a spec file has exactly one spelling per field.
+
+    Validators are built on first use (``defer_build``), not when a class is defined: a spec is
+    validated through its document model, whose validator covers the nested models, so the
+    nested classes never pay for validators of their own, and a command that only imports the
+    models pays for none.
     """
 
     model_config = ConfigDict(
@@ -32,7 +38,29 @@ class SpecModel(BaseModel):
         serialize_by_alias=True,
         strict=True,
         frozen=True,
+        defer_build=True,
     )
+
+
+def build_validator(model: type[SpecModel]) -> None:
+    """Build ``model``'s validator now, if it is not built yet, without pydantic's plugins.
+
+    Pydantic looks for plugins in the entry points of every installed distribution before it
+    builds its first validator; a plugin has nothing to observe in lamp's own spec models, and
+    the look-up costs every offline command about as much as checking a spec. The variable is
+    pydantic's documented switch (Typer turns it off the same way around its own validators).
+    """
+    if model.__pydantic_complete__:
+        return
+    before = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    try:
+        model.model_rebuild()
+    finally:
+        if before is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = before
 
 
 class Metadata(SpecModel):

@@ -109,7 +109,13 @@ class ResourceList(SpecModel):
 
     def items_by_key(self) -> dict[str, str]:
         """The set quantities under their Kubernetes resource names."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        # Read from the fields: a dump would build this nested model's own serializer.
+        fields = type(self).model_fields
+        return {
+            field.alias or name: value
+            for name, field in fields.items()
+            if (value := getattr(self, name)) is not None
+        }
 
 
 class Resources(SpecModel):

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from lamp_cli.errors import MissingFile, Problem, SpecInvalid, spec_error
 from lamp_cli.secrets import carried_secrets
-from lamp_cli.specs.common import KINDS, MODEL_KIND
+from lamp_cli.specs.common import KINDS, MODEL_KIND, build_validator
 from lamp_cli.specs.endpoint_spec import ServingEndpointSpec
 from lamp_cli.specs.interpolate import Variables
 from lamp_cli.specs.model_spec import ServingModelSpec
@@ -195,6 +195,7 @@ def load_text(
     if kind is None:
         return None, problems
     data, overridden, problems = apply_overrides(source.data, kind, overrides)
+    build_validator(MODELS[kind])
     try:
         document = MODELS[kind].model_validate(data)
     except ValidationError as exc:
