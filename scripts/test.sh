@@ -67,15 +67,16 @@ if ! wait "$LOWEST_SETUP"; then
     exit 1
 fi
 
-# Two CPUs are mostly idle while one suite waits on servers and subprocesses: the two runs go
-# side by side, the lowest one's report printed after the newest one's.
+# The CPUs are idle while a test waits on a server, a subprocess or a time-out: the two runs go
+# side by side, each on two processes (pytest-xdist), the lowest one's report printed after the
+# newest one's.
 LOWEST_TMP=$(mktemp -d)
-.venv-lowest/bin/python -m pytest --basetemp="$LOWEST_TMP/pytest" -m "not offline" "$@" \
+.venv-lowest/bin/python -m pytest -n 2 --basetemp="$LOWEST_TMP/pytest" -m "not offline" "$@" \
     >"$LOWEST_LOG" 2>&1 &
 LOWEST_PID=$!
 status=0
 echo "== tests on mlflow $(.venv/bin/python scripts/mlflow_range.py --installed)"
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest -n 2 "$@" || status=$?
 lowest_status=0
 wait "$LOWEST_PID" || lowest_status=$?
 echo "== tests on mlflow $LOWEST (the lowest supported)"

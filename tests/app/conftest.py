@@ -2,11 +2,14 @@
 
 The environment holds FastAPI, pydantic and ``lamp_test_extra``, a package that lamp's own
 environment lacks: a test that passes only because lamp imported the app in its own process
-cannot pass here. It is made once per session (uv when installed, else venv and pip).
+cannot pass here. It is made once and shared by the processes of a run (uv when installed,
+else venv and pip), under a lock: pytest-xdist's workers wait for the first one's.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -40,9 +43,24 @@ def _run(args: list[str]) -> None:
 def app_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The python of the app's own virtual environment."""
     assert importlib.util.find_spec("lamp_test_extra") is None, "lamp's env must lack it"
-    venv = tmp_path_factory.mktemp("app-env") / "venv"
-    python = venv / "bin" / "python"
     packages = [_pinned("fastapi"), _pinned("pydantic")]
+    extra = "".join(p.read_text() for p in sorted(EXTRA_PACKAGE.rglob("*.py")))
+    key = hashlib.sha256(f"{sys.executable} {packages} {extra}".encode()).hexdigest()[:16]
+    # The parent of this process's base temp is shared by the workers of one run.
+    shared = tmp_path_factory.getbasetemp().parent / f"lamp-app-env-{key}"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        python = shared / "venv" / "bin" / "python"
+        if not (shared / "ready").exists():
+            shutil.rmtree(shared / "venv", ignore_errors=True)
+            _make_app_env(shared / "venv", packages)
+            (shared / "ready").write_text("")
+    return python
+
+
+def _make_app_env(venv: Path, packages: list[str]) -> None:
+    python = venv / "bin" / "python"
     if importlib.util.find_spec("uv") is not None:
         uv = [sys.executable, "-m", "uv"]
         _run([*uv, "venv", "-q", "--python", sys.executable, str(venv)])
@@ -57,7 +75,6 @@ def app_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
     ).stdout.strip()
     shutil.copytree(EXTRA_PACKAGE, Path(purelib) / EXTRA_PACKAGE.name)
-    return python
 
 
 @pytest.fixture(autouse=True)
