@@ -260,10 +260,11 @@ def release(
     version: VersionRecord | None = None
     if same:
         run, reused = same[0], True
+        standing = release_key.standing(gateway, exp.experiment_id, name, key, specs, same)
+        if standing is not None:
+            version, run = standing
+            version = registry.whole(gateway, version)
         say(f"release '{key}' is already recorded by run {run.run_id}; reusing it")
-        existing = versions.search(gateway, name, run_id=run.run_id)
-        if existing:
-            version = registry.whole(gateway, min(existing, key=lambda v: v.version))
     else:
         if done and not new_release:
             raise release_key.conflict(key, name, done[0], pair)

@@ -108,6 +108,45 @@ def key_versions(
     return found
 
 
+def standing(
+    gateway: Gateway,
+    experiment_id: str,
+    project: str,
+    key: str,
+    specs: str,
+    finished: list[RunRecord],
+) -> tuple[VersionRecord, RunRecord] | None:
+    """The version that stands for a release already recorded with these ``specs`` (its
+    ``finished`` runs, live and of these specs), and its run; None when none is registered yet.
+
+    The lowest version of the key's live runs, as every racer settles on it: a rerun that picked
+    one of the finished runs by itself could report a version its racer is about to delete.
+    """
+    subject = Subject(f"versions of release '{key}' of project '{project}'")
+    found = gateway.versions_tagged(project, VERSION_TAG_RELEASE_KEY, key, subject)
+    if found is None:
+        # Unity Catalog searches one condition: the versions of the runs at hand.
+        found = [
+            v for run in finished for v in versions.search(gateway, project, run_id=run.run_id)
+        ]
+    known = {run.run_id: run for run in finished}
+    for version in sorted(found, key=lambda v: v.version):
+        specs_tagged = _version_specs(version)
+        if version.run_id is None or specs_tagged not in (None, specs):
+            continue
+        run = known.get(version.run_id)
+        if run is None:
+            # Only in a race: a run that finished after the runs were listed.
+            try:
+                run = runs.get(gateway, version.run_id)
+            except NotFound:
+                continue
+            if not (live(run) and run.status == "FINISHED" and specs_of(run.tags) == specs):
+                continue
+        return version, run
+    return None
+
+
 def _version_specs(version: VersionRecord) -> str | None:
     model = read_version_tag(version.tags, TAG_MODEL_SHA)
     endpoint = read_version_tag(version.tags, TAG_ENDPOINT_SHA)

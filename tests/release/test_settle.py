@@ -148,3 +148,18 @@ def test_versions_of_runs_no_longer_live_do_not_win(backend, client, setup) -> N
     result = _release(backend, exp, project, pair)
     assert result.created_run is True and result.version.version == 2
     assert result.version.aliases == ["cand"]
+
+
+def test_a_rerun_reports_the_version_every_racer_settles_on(backend, client, setup) -> None:
+    """Two finished runs of the key, each registered: the lower version stands, whichever run
+    the rerun happens to list first (racers settle on the lowest version and delete the other)."""
+    project, exp, pair = setup
+    first, second = sorted(_rival(client, exp, project, pair) for _ in range(2))
+    for run_id in (first, second):
+        runs.log_specs(backend, Prepared(pair), run_id=run_id)
+    # The run listed last by id registers first: a rerun must not take the other's version.
+    assert CREATE_VERSION(backend, project, runs.get(backend, second)).version == 1
+    assert CREATE_VERSION(backend, project, runs.get(backend, first)).version == 2
+    result = _release(backend, exp, project, pair)
+    assert (result.run.run_id, result.version.version) == (second, 1)
+    assert result.reused is True and result.created_run is False
