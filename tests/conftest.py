@@ -101,6 +101,18 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+#: ``python -c`` code that answers a shell's completion request as `lamp` does, then says on
+#: stderr which of mlflow and boto3 it imported (``imported: `` and none, as it should be).
+COMPLETION_PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write(\n"
+    "    'imported: ' + ','.join(m for m in ('mlflow', 'boto3') if m in sys.modules)))\n"
+    "from lamp_cli.main import run\n"
+    "sys.argv = ['lamp']\n"
+    "run()\n"
+)
+
+
 def imported_by(args: list[str], cwd: Path) -> tuple[str, list[str]]:
     """stdout of ``lamp ARGS`` run to exit 0 in a fresh interpreter, and the modules it imported."""
     code = (

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import COMPLETION_PROBE
+
 pytestmark = pytest.mark.offline
 
 LAMP = Path(sys.executable).parent / "lamp"
@@ -60,16 +62,6 @@ def test_an_unknown_shell_is_a_usage_error() -> None:
     assert done.stdout == ""
 
 
-_IMPORTS = (
-    "import atexit, sys\n"
-    "atexit.register(lambda: sys.stderr.write(\n"
-    "    'imported: ' + ','.join(m for m in ('mlflow', 'boto3') if m in sys.modules)))\n"
-    "from lamp_cli.main import run\n"
-    "sys.argv = ['lamp']\n"
-    "run()\n"
-)
-
-
 @pytest.mark.parametrize(
     ("shell", "env", "expected"),
     [
@@ -83,7 +75,7 @@ _IMPORTS = (
 )
 def test_zsh_and_fish_completion_answer_without_importing_mlflow(shell, env, expected) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _IMPORTS],
+        [sys.executable, "-c", COMPLETION_PROBE],
         env={**os.environ, "_LAMP_COMPLETE": f"complete_{shell}", **env},
         capture_output=True,
         text=True,

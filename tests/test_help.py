@@ -132,14 +132,8 @@ def test_shell_completion_answers_without_importing_mlflow(tmp_path) -> None:
     import sys
     from pathlib import Path
 
-    code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: sys.stderr.write(\n"
-        "    'imported: ' + ','.join(m for m in ('mlflow', 'boto3') if m in sys.modules)))\n"
-        "from lamp_cli.main import run\n"
-        "sys.argv = ['lamp']\n"
-        "run()\n"
-    )
+    from tests.conftest import COMPLETION_PROBE
+
     env = {
         **os.environ,
         "_LAMP_COMPLETE": "complete_bash",
@@ -147,7 +141,11 @@ def test_shell_completion_answers_without_importing_mlflow(tmp_path) -> None:
         "COMP_CWORD": "2",
     }
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", COMPLETION_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.stdout.split() == ["alias"], done.stdout + done.stderr
     assert done.stderr.strip().endswith("imported:"), done.stderr

@@ -41,7 +41,7 @@ def _in_subprocess(code: str, env: dict[str, str], cwd: Path) -> subprocess.Comp
 
 @pytest.mark.server
 def test_mlflow_resends_a_create_after_a_5xx_exactly_on_the_versions_lamp_guards(
-    proxy, isolated_env: Path, unique: str
+    proxy, isolated_env: Path, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """creates.mlflow_resends_unsafe_posts() says which versions resend a create that the
     server may have carried out; MLflow's own client, retries on, shows what it does."""
@@ -50,25 +50,14 @@ def test_mlflow_resends_a_create_after_a_5xx_exactly_on_the_versions_lamp_guards
     client = MlflowClient(proxy.url, proxy.url)
     experiment_id = client.create_experiment(f"resend-{unique}")
     proxy.inject("status", "POST", RUNS_CREATE, code=503)
-    env = {
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
-        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-    }
-    before = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
     try:
-        try:
-            client.create_run(experiment_id)
-            answered = True
-        except Exception:
-            answered = False
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        client.create_run(experiment_id)
+        answered = True
+    except Exception:
+        answered = False
     sent = proxy.calls.count(("POST", RUNS_CREATE))
     assert sent in (1, 2)
     resent = sent == 2
