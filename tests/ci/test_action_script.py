@@ -6,7 +6,9 @@ command line that the composite action builds from its inputs.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,8 @@ EMPTY_INPUTS = {
     "INPUT_REGISTRY_URI": "",
     "INPUT_OPENAPI": "",
     "INPUT_FAIL_ON_BREAKING": "false",
+    "INPUT_CHECK_MANIFESTS": "false",
+    "INPUT_CHART": "",
 }
 
 
@@ -83,6 +87,8 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         INPUT_SETS="endpoint.spec.replicas=3\r\nmodel.metadata.labels.team=risk ops\n",
         INPUT_OPENAPI="build/openapi.json",
         INPUT_FAIL_ON_BREAKING="true",
+        INPUT_CHECK_MANIFESTS="true",
+        INPUT_CHART="deploy/chart",
     )
     assert code == 0, output
     assert args == [
@@ -106,6 +112,9 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "--openapi",
         "build/openapi.json",
         "--fail-on-breaking",
+        "--check-manifests",
+        "--chart",
+        "deploy/chart",
         "--verify-image",
         "--alias",
         "candidate",
@@ -130,9 +139,8 @@ def test_every_input_becomes_its_flag(tmp_path: Path) -> None:
         "wait_timeout": 300.0,
         "run_name": None,
         "description": None,
-        # The action has no input for these; release's defaults apply.
-        "check_manifests": False,
-        "chart": None,
+        "check_manifests": True,
+        "chart": Path("deploy/chart"),
         "fail_on_breaking": True,
         "app": None,
         "app_dir": None,
@@ -181,6 +189,29 @@ def test_bad_verify_image_value_is_an_error(tmp_path: Path) -> None:
     assert "::error title=lamp::verify-image must be auto, true or false" in output
 
 
+def test_bad_check_manifests_value_is_an_error(tmp_path: Path) -> None:
+    code, args, output = _run(tmp_path, INPUT_CHECK_MANIFESTS="yes")
+    assert code == 2 and "release" not in args  # lamp never ran
+    assert "::error title=lamp::check-manifests must be true or false, not 'yes'" in output
+
+
+def test_a_chart_without_check_manifests_is_refused_by_lamp(tmp_path: Path) -> None:
+    code, args, _ = _run(tmp_path, INPUT_CHART="deploy/chart")
+    assert code == 0
+    assert args[-2:] == ["--chart", "deploy/chart"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMP_", "MLFLOW_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "lamp_cli", *args],
+        cwd=tmp_path,
+        env={**env, "LAMP_PROJECT_ID": "fraud-model"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--chart applies with --check-manifests" in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["$(touch pwned)", "`touch pwned`", '"; touch pwned; echo "', "a'b\"c $HOME"],
@@ -225,6 +256,7 @@ def _install(tmp_path: Path, **env: str) -> tuple[int, str, str]:
         "LAMP_EXTRAS": "auto",
         "INPUT_TRACKING_URI": "",
         "INPUT_REGISTRY_URI": "",
+        "INPUT_CHECK_MANIFESTS": "false",
     }
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
@@ -259,6 +291,13 @@ def _install(tmp_path: Path, **env: str) -> tuple[int, str, str]:
             {"MLFLOW_TRACKING_URI": "databricks", "LAMP_SOURCE": "lamp-cli==0.2.0"},
             "lamp-cli==0.2.0",
         ),
+        ({"INPUT_CHECK_MANIFESTS": "true"}, "/action[k8s]"),
+        (
+            {"INPUT_CHECK_MANIFESTS": "true", "MLFLOW_TRACKING_URI": "databricks"},
+            "/action[databricks,k8s]",
+        ),
+        ({"INPUT_CHECK_MANIFESTS": "true", "LAMP_EXTRAS": "none"}, "/action"),
+        ({"LAMP_EXTRAS": "databricks,k8s"}, "/action[databricks,k8s]"),
     ],
 )
 def test_install_takes_the_extras_the_backend_needs(tmp_path: Path, env, requirement) -> None:

@@ -159,6 +159,8 @@ def test_action_inputs_and_outputs() -> None:
         "set",
         "openapi",
         "fail-on-breaking",
+        "check-manifests",
+        "chart",
         "tracking-uri",
         "registry-uri",
         "working-directory",
