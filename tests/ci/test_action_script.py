@@ -189,10 +189,16 @@ def test_bad_verify_image_value_is_an_error(tmp_path: Path) -> None:
     assert "::error title=lamp::verify-image must be auto, true or false" in output
 
 
-def test_bad_check_manifests_value_is_an_error(tmp_path: Path) -> None:
-    code, args, output = _run(tmp_path, INPUT_CHECK_MANIFESTS="yes")
+@pytest.mark.parametrize(
+    ("variable", "name"),
+    [("INPUT_FAIL_ON_BREAKING", "fail-on-breaking"), ("INPUT_CHECK_MANIFESTS", "check-manifests")],
+)
+def test_a_switch_takes_only_true_or_false(tmp_path: Path, variable: str, name: str) -> None:
+    code, args, output = _run(tmp_path, **{variable: "yes $(touch pwned)"})
     assert code == 2 and "release" not in args  # lamp never ran
-    assert "::error title=lamp::check-manifests must be true or false, not 'yes'" in output
+    assert f"::error title=lamp::{name} must be true or false, not 'yes $(touch pwned)'" in output
+    assert not (tmp_path / "pwned").exists()
+    assert not Path("pwned").exists()
 
 
 def test_a_chart_without_check_manifests_is_refused_by_lamp(tmp_path: Path) -> None:
