@@ -8,7 +8,8 @@ round-robin after one unmeasured round, so drift on the machine hits them alike.
 
   help      `lamp --help` beside `python -c pass`
   spec      `lamp spec validate` of the example pair beside `python -c "import typer, pydantic,
-            yaml"` and bench/minimal_cli.py, in the test environment and in the core install
+            yaml"`, bench/minimal_cli.py and lamp's checks called with no CLI, in the test
+            environment and in the core install
   release   `lamp release` beside bench/handwritten_release.py on one `mlflow server`, in the test
             environment (.venv) and in the core install (.venv-core: `pip install .`)
   calls     REST calls of each write command against its REST_CALL_BUDGET (bench/proxy.py)
@@ -62,6 +63,10 @@ MINIMAL_CLI = str(BENCH / "minimal_cli.py")
 MODEL = str(ROOT / "specs" / "examples" / "serving-model-spec.yaml")
 ENDPOINT = str(ROOT / "specs" / "examples" / "serving-endpoint-spec.yaml")
 YARDSTICK_IMPORTS = "import typer, pydantic, yaml"
+# lamp's spec checks called as a library, with no CLI around them.
+LIBRARY_CHECKS = (
+    "import sys; from lamp_cli.specs.validate import validate_paths; validate_paths(sys.argv[1:])"
+)
 SECTIONS = ("help", "spec", "release", "calls", "dead", "list")
 
 # A benchmark of the defaults must not pick up the caller's server, project or CI. Byte-code is
@@ -411,6 +416,7 @@ def bench_spec(ctx: Context) -> dict[str, Any]:
             "lamp spec validate": lambda validate=validate: validate,
             "imports": lambda env=env: [env.python, "-c", YARDSTICK_IMPORTS],
             "minimal CLI": lambda env=env: [env.python, MINIMAL_CLI, MODEL, ENDPOINT],
+            "library": lambda env=env: [env.python, "-c", LIBRARY_CHECKS, MODEL, ENDPOINT],
         }
         row = compare(cmds, ctx.repeat * 2, cwd=ctx.tmp, env=base_env())
         runs = 3 if ctx.quick else 5
