@@ -195,29 +195,25 @@ class Report:
                 f"modules ({s(imports.get('lamp_cli'))}, most of it pydantic defining the spec "
                 "models' classes). None of it depends on the size of a spec."
             )
-            if "median_s" in floor:
-                floor_ratio = floor["median_s"] / base["median_s"]
-                text += (
-                    f" The minimal Typer CLI that validates the same files with a two-field model "
-                    f"takes {x(floor_ratio)} the imports"
-                    + (
-                        ": past the target before any check of lamp's own."
-                        if floor_ratio > SPEC_RATIO_TARGET
-                        else "."
-                    )
-                )
-            library = row.get("library", {})
-            if "median_s" in library:
-                library_ratio = library["median_s"] / base["median_s"]
-                text += (
-                    f" lamp's checks alone, called with no CLI at all, take {x(library_ratio)}"
-                    + (
-                        ": a parser of lamp's own in place of Typer could not meet the target "
-                        "either."
-                        if library_ratio > SPEC_RATIO_TARGET
-                        else "."
-                    )
-                )
+            # Each floor: its row, what it is, and what it means when it is past the target.
+            floors = (
+                (
+                    floor,
+                    "The minimal Typer CLI that validates the same files with a two-field model "
+                    "takes {} the imports",
+                    "past the target before any check of lamp's own",
+                ),
+                (
+                    row.get("library", {}),
+                    "lamp's checks alone, called with no CLI at all, take {}",
+                    "a parser of lamp's own in place of Typer could not meet the target either",
+                ),
+            )
+            for measured, what, past in floors:
+                if "median_s" in measured:
+                    ratio = measured["median_s"] / base["median_s"]
+                    text += " " + what.format(x(ratio))
+                    text += f": {past}." if ratio > SPEC_RATIO_TARGET else "."
             self.why.append(text)
 
     def release(self) -> None:
